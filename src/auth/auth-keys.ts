@@ -1,0 +1,23 @@
+import { hkdfSync } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+
+/**
+ * Independent keys derived from JWT_SECRET with HKDF-SHA256, one per purpose: a partial token cannot verify
+ * as a full token (or the reverse) even before `typ`/`aud` are checked, and the PIN HMAC key is not a
+ * signing key.
+ */
+@Injectable()
+export class AuthKeys {
+  readonly partialToken: Buffer;
+  readonly accessToken: Buffer;
+  readonly pinHmac: Buffer;
+
+  constructor(config: AppConfig) {
+    const derive = (purpose: string) =>
+      Buffer.from(hkdfSync('sha256', config.jwt.secret, 'xoxzo-2fa-auth', purpose, 32));
+    this.partialToken = derive('jwt:partial');
+    this.accessToken = derive('jwt:access');
+    this.pinHmac = derive('pin:hmac');
+  }
+}

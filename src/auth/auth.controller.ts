@@ -1,0 +1,60 @@
+import { Body, Controller, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
+import type { User } from '../users/user.entity.js';
+import type { FullPrincipal, PartialPrincipal } from './auth-principal.js';
+import { AuthService } from './auth.service.js';
+import { CurrentUser } from './decorators/current-user.decorator.js';
+import { PartialAuth } from './decorators/partial-auth.decorator.js';
+import { Public } from './decorators/public.decorator.js';
+import type { ChallengeResponse, SessionResponse } from './dto/auth-responses.js';
+import { LogoutDto, RefreshDto } from './dto/refresh.dto.js';
+import { RegisterDto } from './dto/register.dto.js';
+import { VerifyPinDto } from './dto/verify-pin.dto.js';
+import { LocalAuthGuard } from './guards/local-auth.guard.js';
+
+@Controller('auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Public()
+  @Post('register')
+  @HttpCode(HttpStatus.CREATED)
+  register(@Body() dto: RegisterDto): Promise<ChallengeResponse> {
+    return this.auth.register(dto);
+  }
+
+  /** passport-local checks `{email, password}` (LocalAuthGuard); the handler opens the second factor. */
+  @Public()
+  @UseGuards(LocalAuthGuard)
+  @Post('login')
+  @HttpCode(HttpStatus.OK)
+  login(@CurrentUser() user: User): Promise<ChallengeResponse> {
+    return this.auth.login(user);
+  }
+
+  @PartialAuth()
+  @Post('2fa/verify')
+  @HttpCode(HttpStatus.OK)
+  verify(@CurrentUser() principal: PartialPrincipal, @Body() dto: VerifyPinDto): Promise<SessionResponse> {
+    return this.auth.verifyPin(principal, dto.pin);
+  }
+
+  @PartialAuth()
+  @Post('2fa/resend')
+  @HttpCode(HttpStatus.OK)
+  resend(@CurrentUser() principal: PartialPrincipal): Promise<ChallengeResponse> {
+    return this.auth.resendPin(principal);
+  }
+
+  @Public()
+  @Post('refresh')
+  @HttpCode(HttpStatus.OK)
+  refresh(@Body() dto: RefreshDto): Promise<SessionResponse> {
+    return this.auth.refresh(dto.refreshToken);
+  }
+
+  @Post('logout')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async logout(@CurrentUser() principal: FullPrincipal, @Body() dto: LogoutDto): Promise<void> {
+    await this.auth.logout(principal.userId, principal.sessionId, dto.refreshToken);
+  }
+}

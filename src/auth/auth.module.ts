@@ -1,0 +1,49 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { SmsModule } from '../sms/sms.module.js';
+import { UsersModule } from '../users/users.module.js';
+import { AuthKeys } from './auth-keys.js';
+import { AuthController } from './auth.controller.js';
+import { AuthService } from './auth.service.js';
+import { JwtAuthGuard } from './guards/jwt-auth.guard.js';
+import { LoginAttempt } from './login-attempt.entity.js';
+import { LoginAttemptsService } from './login-attempts.service.js';
+import { PasswordService } from './password.service.js';
+import { PinService } from './pin.service.js';
+import { RefreshToken } from './refresh-token.entity.js';
+import { Session } from './session.entity.js';
+import { SessionsService } from './sessions.service.js';
+import { LocalStrategy } from './strategies/local.strategy.js';
+import { TokensService } from './tokens.service.js';
+
+/**
+ * Login, second factor, sessions, and the global guard that protects every route of every module.
+ * Other modules need nothing from here but the decorators (`@Public()`, `@CurrentUser()`).
+ */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([LoginAttempt, Session, RefreshToken]),
+    PassportModule,
+    JwtModule.register({}),
+    UsersModule,
+    SmsModule,
+  ],
+  controllers: [AuthController],
+  providers: [
+    AuthKeys,
+    AuthService,
+    LoginAttemptsService,
+    PasswordService,
+    PinService,
+    SessionsService,
+    TokensService,
+    LocalStrategy,
+    JwtAuthGuard,
+    { provide: APP_GUARD, useExisting: JwtAuthGuard },
+  ],
+  exports: [TokensService, SessionsService],
+})
+export class AuthModule {}

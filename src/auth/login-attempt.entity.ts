@@ -1,0 +1,57 @@
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { User } from '../users/user.entity.js';
+
+export type LoginAttemptStatus = 'pending' | 'verified' | 'locked';
+
+/**
+ * One password login (or registration) waiting for its second factor. Its id is the partial token's `jti`:
+ * the PIN stored here works only with that token.
+ */
+@Entity({ name: 'login_attempts' })
+export class LoginAttempt {
+  @PrimaryColumn('uuid')
+  id: string;
+
+  @Index('IDX_login_attempts_user_id')
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId: string;
+
+  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id' })
+  user?: User;
+
+  @Column({ type: 'varchar', length: 16, default: 'pending' })
+  status: LoginAttemptStatus;
+
+  /** The E.164 number the PIN went to (the user's phone at the time). */
+  @Column({ type: 'varchar', length: 16 })
+  phone: string;
+
+  /** HMAC-SHA256 of the current PIN, keyed by a server secret; never the PIN itself. */
+  @Column({ name: 'pin_hash', type: 'bytea' })
+  pinHash: Buffer;
+
+  @Column({ name: 'pin_sent_at', type: 'timestamptz' })
+  pinSentAt: Date;
+
+  @Column({ name: 'pin_expires_at', type: 'timestamptz' })
+  pinExpiresAt: Date;
+
+  /** Wrong PINs for this attempt; a resend does not reset it. */
+  @Column({ name: 'failed_checks', type: 'integer', default: 0 })
+  failedChecks: number;
+
+  /** The provider's message id of the last SMS sent for this attempt. */
+  @Column({ name: 'sms_message_id', type: 'varchar', length: 64, nullable: true })
+  smsMessageId: string | null;
+
+  /** Same instant as the partial token's `exp`. */
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt: Date;
+
+  @Column({ name: 'closed_at', type: 'timestamptz', nullable: true })
+  closedAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}

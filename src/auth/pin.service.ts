@@ -1,0 +1,38 @@
+import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import { AuthKeys } from './auth-keys.js';
+
+/** Makes, hashes and checks one-time PINs. PINs are never stored or logged; only their HMAC is kept. */
+@Injectable()
+export class PinService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly keys: AuthKeys,
+  ) {}
+
+  /** `PIN_LENGTH` decimal digits from the CSPRNG, zero-padded. */
+  generate(): string {
+    const { length } = this.config.pin;
+    return randomInt(0, 10 ** length)
+      .toString()
+      .padStart(length, '0');
+  }
+
+  /** HMAC-SHA256 bound to the login attempt, so a PIN hash is meaningless for any other attempt. */
+  hash(pin: string, attemptId: string): Buffer {
+    return createHmac('sha256', this.keys.pinHmac).update(`${attemptId}:${pin}`).digest();
+  }
+
+  /** Constant-time comparison of a typed PIN with the stored hash. */
+  matches(pin: string, attemptId: string, storedHash: Buffer): boolean {
+    const candidate = this.hash(pin, attemptId);
+    return storedHash.length === candidate.length && timingSafeEqual(candidate, storedHash);
+  }
+
+  /** The SMS text; ASCII, so it fits one segment. */
+  message(pin: string): string {
+    const minutes = Math.max(1, Math.round(this.config.pin.ttlSeconds / 60));
+    return `Your verification code is ${pin}. It expires in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+  }
+}

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { ApiException } from '../common/api.exception.js';
+import { ErrorCode } from '../common/error-codes.js';
+import { AppConfig } from '../config/app-config.js';
+import { RefreshToken } from './refresh-token.entity.js';
+import { Session } from './session.entity.js';
+import { TokensService } from './tokens.service.js';
+
+export interface IssuedSession {
+  userId: string;
+  sessionId: string;
+  authenticatedAt: Date;
+  refreshToken: string;
+}
+
+/** Full sessions and their rotating refresh tokens. Only created after the second factor. */
+@Injectable()
+export class SessionsService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly tokens: TokensService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Called inside the transaction that closes a verified login attempt. */
+  async create(userId: string, authenticatedAt: Date, manager: EntityManager): Promise<IssuedSession> {
+    const sessionId = randomUUID();
+    await manager.insert(Session, {
+      id: sessionId,
+      userId,
+      authenticatedAt,
+      revokedAt: null,
+      revokedReason: null,
+    });
+    const refreshToken = await this.issueRefreshToken(sessionId, manager);
+    return { userId, sessionId, authenticatedAt, refreshToken };
+  }
+
+  /**
+   * Spends a refresh token and issues its successor, atomically: of two concurrent uses exactly one wins.
+   * Presenting a token that was already spent revokes its whole session (reuse detection).
+   */
+  async rotate(refreshToken: string): Promise<IssuedSession> {
+    const hash = this.tokens.hashRefreshToken(refreshToken);
+    const outcome = await this.dataSource.transaction(async (manager) => {
+      const rows: { session_id: string; user_id: string; authenticated_at: Date }[] = await manager
+        .query(
+          `UPDATE refresh_tokens rt SET used_at = now()
+           FROM sessions s
+          WHERE rt.token_hash = $1 AND rt.used_at IS NULL AND rt.expires_at > now()
+            AND s.id = rt.session_id AND s.revoked_at IS NULL
+        RETURNING s.id AS session_id, s.user_id, s.authenticated_at`,
+          [hash],
+        )
+        .then((result: [typeof rows, number]) => result[0]);
+      const spent = rows[0];
+      if (spent) {
+        const next = await this.issueRefreshToken(spent.session_id, manager);
+        return {
+          userId: spent.user_id,
+          sessionId: spent.session_id,
+          authenticatedAt: spent.authenticated_at,
+          refreshToken: next,
+        };
+      }
+      const known = await manager.findOneBy(RefreshToken, { tokenHash: hash });
+      if (known?.usedAt) await this.revokeIn(manager, known.sessionId, 'refresh_reuse');
+      return undefined;
+    });
+    if (!outcome) {
+      throw new ApiException(
+        HttpStatus.UNAUTHORIZED,
+        ErrorCode.REFRESH_INVALID,
+        'The refresh token is not valid: log in again',
+      );
+    }
+    return outcome;
+  }
+
+  /** Revokes a session of this user (logout). Revoking twice is harmless. */
+  async revoke(sessionId: string, userId: string): Promise<void> {
+    await this.dataSource.manager.update(
+      Session,
+      { id: sessionId, userId, revokedAt: IsNull() },
+      {
+        revokedAt: () => 'now()',
+        revokedReason: 'logout',
+      },
+    );
+  }
+
+  /** The session a refresh token belongs to, if it is one of this user's. */
+  async sessionOfRefreshToken(refreshToken: string, userId: string): Promise<string | undefined> {
+    const row = await this.dataSource.manager.findOne(RefreshToken, {
+      where: { tokenHash: this.tokens.hashRefreshToken(refreshToken), session: { userId } },
+      relations: { session: true },
+    });
+    return row?.sessionId;
+  }
+
+  /** Full tokens are only honoured while their session lives (logout and reuse detection end it). */
+  isActive(sessionId: string, userId: string): Promise<boolean> {
+    return this.dataSource.manager.existsBy(Session, { id: sessionId, userId, revokedAt: IsNull() });
+  }
+
+  private async issueRefreshToken(sessionId: string, manager: EntityManager): Promise<string> {
+    const { token, hash } = this.tokens.newRefreshToken();
+    const expiresAt = new Date(Date.now() + this.config.jwt.refreshTokenTtlSeconds * 1000);
+    await manager.insert(RefreshToken, { tokenHash: hash, sessionId, expiresAt, usedAt: null });
+    return token;
+  }
+
+  private async revokeIn(
+    manager: EntityManager,
+    sessionId: string,
+    reason: 'logout' | 'refresh_reuse',
+  ): Promise<void> {
+    await manager.update(
+      Session,
+      { id: sessionId, revokedAt: IsNull() },
+      { revokedAt: () => 'now()', revokedReason: reason },
+    );
+  }
+}

@@ -1,0 +1,20 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { Strategy } from 'passport-local';
+import type { User } from '../../users/user.entity.js';
+import { AuthService } from '../auth.service.js';
+import { invalidCredentials } from '../guards/local-auth.guard.js';
+
+/** Checks email + password; same error (and about the same time) for an unknown email and a wrong password. */
+@Injectable()
+export class LocalStrategy extends PassportStrategy(Strategy) {
+  constructor(private readonly auth: AuthService) {
+    super({ usernameField: 'email', passwordField: 'password', session: false });
+  }
+
+  async validate(email: string, password: string): Promise<User> {
+    const user = await this.auth.checkPassword(email, password);
+    if (!user) throw invalidCredentials();
+    return user;
+  }
+}

@@ -1,0 +1,174 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { ApiException } from '../common/api.exception.js';
+import { ErrorCode } from '../common/error-codes.js';
+import { AppConfig } from '../config/app-config.js';
+import { AuthKeys } from './auth-keys.js';
+import { FullPrincipal, PartialPrincipal } from './auth-principal.js';
+
+/** The one signing algorithm; `verify` accepts nothing else (no `none`, no RS/HS confusion). */
+export const JWT_ALGORITHM = 'HS256';
+/** RFC 9068 access token type; the partial token has its own type and audience. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+export const PARTIAL_TOKEN_TYP = '2fa-challenge+jwt';
+/** RFC 8176 authentication method references. */
+export const PARTIAL_AMR = ['pwd'];
+export const FULL_AMR = ['pwd', 'sms', 'mfa'];
+
+interface PartialClaims {
+  sub: string;
+  jti: string;
+  amr: string[];
+}
+interface FullClaims {
+  sub: string;
+  sid: string;
+  jti: string;
+  amr: string[];
+  auth_time: number;
+}
+
+export class InvalidTokenError extends Error {
+  constructor(readonly expired: boolean) {
+    super(expired ? 'token expired' : 'token invalid');
+  }
+}
+
+/**
+ * Issues and checks the two kinds of JWT. They differ in signing key, `typ` header and `aud`, so neither
+ * can pass for the other. Refresh tokens are opaque random strings, stored only as SHA-256.
+ */
+@Injectable()
+export class TokensService {
+  private readonly partialAudience: string;
+
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly config: AppConfig,
+    private readonly keys: AuthKeys,
+  ) {
+    this.partialAudience = `${config.jwt.audience}:2fa`;
+  }
+
+  /** Expires with its login attempt (`expiresAt`): a resend re-issues it without extending it. */
+  signPartial(userId: string, attemptId: string, expiresAt: Date): Promise<string> {
+    const exp = Math.floor(expiresAt.getTime() / 1000);
+    return this.jwt.signAsync(
+      { amr: PARTIAL_AMR, exp },
+      {
+        secret: this.keys.partialToken,
+        algorithm: JWT_ALGORITHM,
+        header: { alg: JWT_ALGORITHM, typ: PARTIAL_TOKEN_TYP },
+        subject: userId,
+        jwtid: attemptId,
+        audience: this.partialAudience,
+        issuer: this.config.jwt.issuer,
+      },
+    );
+  }
+
+  signAccess(userId: string, sessionId: string, authTime: Date): Promise<string> {
+    return this.jwt.signAsync(
+      { sid: sessionId, amr: FULL_AMR, auth_time: Math.floor(authTime.getTime() / 1000) },
+      {
+        secret: this.keys.accessToken,
+        algorithm: JWT_ALGORITHM,
+        header: { alg: JWT_ALGORITHM, typ: ACCESS_TOKEN_TYP },
+        subject: userId,
+        jwtid: randomBytes(16).toString('base64url'),
+        audience: this.config.jwt.audience,
+        issuer: this.config.jwt.issuer,
+        expiresIn: this.config.jwt.accessTokenTtlSeconds,
+      },
+    );
+  }
+
+  /** @throws InvalidTokenError */
+  async verifyPartial(token: string): Promise<PartialPrincipal> {
+    const claims = await this.verify<PartialClaims>(
+      token,
+      this.keys.partialToken,
+      PARTIAL_TOKEN_TYP,
+      this.partialAudience,
+    );
+    if (!isUuid(claims.jti) || !sameList(claims.amr, PARTIAL_AMR)) throw new InvalidTokenError(false);
+    return { kind: 'partial', userId: claims.sub, attemptId: claims.jti };
+  }
+
+  /** @throws InvalidTokenError */
+  async verifyAccess(token: string): Promise<FullPrincipal> {
+    const claims = await this.verify<FullClaims>(
+      token,
+      this.keys.accessToken,
+      ACCESS_TOKEN_TYP,
+      this.config.jwt.audience,
+    );
+    if (!isUuid(claims.sid) || !sameList(claims.amr, FULL_AMR) || typeof claims.auth_time !== 'number') {
+      throw new InvalidTokenError(false);
+    }
+    return {
+      kind: 'full',
+      userId: claims.sub,
+      sessionId: claims.sid,
+      authTime: claims.auth_time,
+      amr: claims.amr,
+    };
+  }
+
+  /** A new opaque refresh token and the hash to store. */
+  newRefreshToken(): { token: string; hash: Buffer } {
+    const token = randomBytes(32).toString('base64url');
+    return { token, hash: this.hashRefreshToken(token) };
+  }
+
+  hashRefreshToken(token: string): Buffer {
+    return createHash('sha256').update(token).digest();
+  }
+
+  private async verify<T extends { sub: string }>(
+    token: string,
+    key: Buffer,
+    typ: string,
+    audience: string,
+  ): Promise<T> {
+    let decoded: { header: { typ?: string }; payload: T };
+    try {
+      decoded = await this.jwt.verifyAsync(token, {
+        secret: key,
+        algorithms: [JWT_ALGORITHM],
+        audience,
+        issuer: this.config.jwt.issuer,
+        complete: true,
+      });
+    } catch (error) {
+      // jsonwebtoken checks the signature before `exp`, so an expired token was otherwise genuine.
+      throw new InvalidTokenError(error instanceof Error && error.name === 'TokenExpiredError');
+    }
+    if (decoded.header.typ !== typ || !isUuid(decoded.payload.sub)) throw new InvalidTokenError(false);
+    return decoded.payload;
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+function sameList(actual: unknown, expected: string[]): boolean {
+  return (
+    Array.isArray(actual) && actual.length === expected.length && expected.every((v, i) => actual[i] === v)
+  );
+}
+
+/** `401 UNAUTHENTICATED` with the RFC 6750 challenge header. */
+export function unauthenticated(tokenPresented: boolean): ApiException {
+  return new ApiException(
+    HttpStatus.UNAUTHORIZED,
+    ErrorCode.UNAUTHENTICATED,
+    tokenPresented
+      ? 'The access token is invalid, expired or of the wrong kind'
+      : 'An access token is required',
+    {},
+    { 'WWW-Authenticate': tokenPresented ? 'Bearer error="invalid_token"' : 'Bearer' },
+  );
+}

@@ -1,0 +1,153 @@
+import { z } from 'zod';
+
+/**
+ * The whole configuration, read from the environment once at boot (`loadConfig`) and injected as a typed
+ * object (`AppConfig` is the DI token). Nothing else in the code reads `process.env`.
+ */
+export abstract class AppConfig {
+  abstract readonly nodeEnv: 'development' | 'production' | 'test';
+  abstract readonly http: { port: number; host: string };
+  abstract readonly database: { url: string | undefined; dataDir: string };
+  abstract readonly jwt: {
+    secret: string;
+    /** True when no JWT_SECRET was set and a random one was made for this process (dev/test only). */
+    secretGenerated: boolean;
+    issuer: string;
+    audience: string;
+    partialTokenTtlSeconds: number;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+  };
+  abstract readonly pin: { length: number; ttlSeconds: number; maxAttempts: number; resendSeconds: number };
+  abstract readonly sms: {
+    driver: 'xoxzo' | 'console';
+    xoxzo: {
+      apiUrl: string;
+      sid: string | undefined;
+      authToken: string | undefined;
+      sender: string;
+      timeoutMs: number;
+    };
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/** Sender IDs as Xoxzo takes them: up to 10 letters/digits, or up to 15 digits (a phone number without `+`). */
+export const XOXZO_SENDER_PATTERN = /^(?:[A-Za-z0-9]{1,10}|[0-9]{1,15})$/;
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(3000, 0, 65535),
+  HOST: optionalString,
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  DATA_DIR: z.string().trim().min(1).default('./.data'),
+  JWT_SECRET: optionalString,
+  JWT_ISSUER: z.string().trim().min(1).default('xoxzo-2fa-auth'),
+  JWT_AUDIENCE: z.string().trim().min(1).default('api'),
+  SMS_DRIVER: optionalString.pipe(z.enum(['xoxzo', 'console']).optional()),
+  XOXZO_API_SID: optionalString,
+  XOXZO_API_AUTH_TOKEN: optionalString,
+  XOXZO_API_URL: z
+    .url({ protocol: /^https?$/ })
+    .default('https://api.xoxzo.com')
+    .transform((u) => u.replace(/\/+$/, '')),
+  XOXZO_SENDER: z
+    .string()
+    .default('XOXZO')
+    .refine((s) => XOXZO_SENDER_PATTERN.test(s), 'must be 1-10 letters/digits, or 1-15 digits'),
+  XOXZO_TIMEOUT_MS: int(5000, 100, 60000),
+  PIN_LENGTH: int(6, 4, 8),
+  PIN_TTL_SECONDS: int(300, 30, 600),
+  PIN_MAX_ATTEMPTS: int(5, 1, 20),
+  PIN_RESEND_SECONDS: int(30, 0, 3600),
+  PARTIAL_TOKEN_TTL_SECONDS: int(600, 60, 3600),
+  ACCESS_TOKEN_TTL_SECONDS: int(900, 60, 86400),
+  REFRESH_TOKEN_TTL_SECONDS: int(2592000, 300, 31536000),
+});
+
+const MIN_SECRET_LENGTH = 32;
+
+/**
+ * Validates the environment and returns the typed configuration, or throws a `ConfigError` naming every
+ * variable that is wrong. `generateSecret` is only used outside production when `JWT_SECRET` is unset.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  generateSecret: () => string = () => crypto.randomUUID() + crypto.randomUUID(),
+): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const production = e.NODE_ENV === 'production';
+
+  if (production && !e.JWT_SECRET) problems.push('JWT_SECRET: required when NODE_ENV=production');
+  if (e.JWT_SECRET && e.JWT_SECRET.length < MIN_SECRET_LENGTH) {
+    problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_LENGTH} characters`);
+  }
+
+  const driver = e.SMS_DRIVER ?? (e.XOXZO_API_SID ? 'xoxzo' : 'console');
+  if (driver === 'xoxzo') {
+    if (!e.XOXZO_API_SID) problems.push('XOXZO_API_SID: required when SMS_DRIVER=xoxzo');
+    if (!e.XOXZO_API_AUTH_TOKEN) problems.push('XOXZO_API_AUTH_TOKEN: required when SMS_DRIVER=xoxzo');
+  }
+  if (production && driver === 'console' && e.SMS_DRIVER !== 'console') {
+    problems.push(
+      'SMS_DRIVER: NODE_ENV=production would fall back to the console SMS driver (PINs in the log); ' +
+        'set XOXZO_API_SID/XOXZO_API_AUTH_TOKEN, or SMS_DRIVER=console explicitly',
+    );
+  }
+  if (e.PIN_TTL_SECONDS > e.PARTIAL_TOKEN_TTL_SECONDS) {
+    problems.push('PIN_TTL_SECONDS: must not exceed PARTIAL_TOKEN_TTL_SECONDS');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    nodeEnv: e.NODE_ENV,
+    http: { port: e.PORT, host: e.HOST ?? (production ? '0.0.0.0' : '127.0.0.1') },
+    database: { url: e.DATABASE_URL, dataDir: e.DATA_DIR },
+    jwt: {
+      secret: e.JWT_SECRET ?? generateSecret(),
+      secretGenerated: !e.JWT_SECRET,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      partialTokenTtlSeconds: e.PARTIAL_TOKEN_TTL_SECONDS,
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    },
+    pin: {
+      length: e.PIN_LENGTH,
+      ttlSeconds: e.PIN_TTL_SECONDS,
+      maxAttempts: e.PIN_MAX_ATTEMPTS,
+      resendSeconds: e.PIN_RESEND_SECONDS,
+    },
+    sms: {
+      driver,
+      xoxzo: {
+        apiUrl: e.XOXZO_API_URL,
+        sid: e.XOXZO_API_SID,
+        authToken: e.XOXZO_API_AUTH_TOKEN,
+        sender: e.XOXZO_SENDER,
+        timeoutMs: e.XOXZO_TIMEOUT_MS,
+      },
+    },
+  };
+}

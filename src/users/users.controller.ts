@@ -1,0 +1,30 @@
+import { Controller, Get, NotFoundException } from '@nestjs/common';
+import type { FullPrincipal } from '../auth/auth-principal.js';
+import { CurrentUser } from '../auth/decorators/current-user.decorator.js';
+import { UsersService } from './users.service.js';
+
+export interface MeResponse {
+  id: string;
+  email: string;
+  phone: string;
+  phoneVerified: boolean;
+  createdAt: string;
+}
+
+@Controller('users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get('me')
+  async me(@CurrentUser() principal: FullPrincipal): Promise<MeResponse> {
+    const user = await this.users.findById(principal.userId);
+    if (!user) throw new NotFoundException('User not found');
+    return {
+      id: user.id,
+      email: user.email,
+      phone: user.phone,
+      phoneVerified: user.phoneVerifiedAt !== null,
+      createdAt: user.createdAt.toISOString(),
+    };
+  }
+}

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, IsNull, Not, Repository } from 'typeorm';
+import { User } from './user.entity.js';
+
+/** PostgreSQL's unique_violation. */
+const UNIQUE_VIOLATION = '23505';
+
+export class UniqueViolation extends Error {
+  constructor(readonly constraint: string | undefined) {
+    super(`unique violation on ${constraint ?? 'unknown constraint'}`);
+  }
+}
+
+@Injectable()
+export class UsersService {
+  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+
+  findById(id: string): Promise<User | null> {
+    return this.users.findOneBy({ id });
+  }
+
+  /** `email` must already be normalised (lower-case). */
+  findByEmail(email: string): Promise<User | null> {
+    return this.users.findOneBy({ email });
+  }
+
+  /** @throws UniqueViolation when the email is taken (also under a concurrent insert). */
+  async create(data: Pick<User, 'email' | 'passwordHash' | 'phone'>, manager?: EntityManager): Promise<User> {
+    const repo = manager ? manager.getRepository(User) : this.users;
+    return repo.save(repo.create({ id: randomUUID(), ...data, phoneVerifiedAt: null })).catch(rethrowUnique);
+  }
+
+  /** True when another account has already verified this phone number. */
+  async phoneVerifiedElsewhere(
+    phone: string,
+    exceptUserId?: string,
+    manager?: EntityManager,
+  ): Promise<boolean> {
+    const repo = manager ? manager.getRepository(User) : this.users;
+    const where = {
+      phone,
+      phoneVerifiedAt: Not(IsNull()),
+      ...(exceptUserId ? { id: Not(exceptUserId) } : {}),
+    };
+    return repo.existsBy(where);
+  }
+
+  /**
+   * Marks the phone verified (first verification wins).
+   * @throws UniqueViolation when another account verified the same number first.
+   */
+  async markPhoneVerified(userId: string, manager: EntityManager): Promise<void> {
+    await manager
+      .createQueryBuilder()
+      .update(User)
+      .set({ phoneVerifiedAt: () => 'now()' })
+      .where('id = :userId AND phone_verified_at IS NULL', { userId })
+      .execute()
+      .catch(rethrowUnique);
+  }
+}
+
+function rethrowUnique(error: unknown): never {
+  const driverError = (error as { driverError?: { code?: string; constraint?: string } }).driverError;
+  if (driverError?.code === UNIQUE_VIOLATION) throw new UniqueViolation(driverError.constraint);
+  throw error;
+}

@@ -76,7 +76,7 @@ export class XoxzoSmsSender extends SmsSender {
 function extractMsgid(data: unknown): string | null {
   const first: unknown = Array.isArray(data) ? data[0] : data;
   if (typeof first === 'object' && first !== null && 'msgid' in first) {
-    const { msgid } = first as { msgid: unknown };
+    const { msgid } = first;
     if (typeof msgid === 'string' && /^[A-Za-z0-9]{1,64}$/.test(msgid)) return msgid;
   }
   return null;

@@ -1,18 +1,20 @@
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/core';
+import metadata from 'libphonenumber-js/metadata.max.json';
 
 /**
  * The E.164 form (`+818012345209`) of an international number, or `undefined` if it is not a valid
- * number. Local formats without a country code are refused: the caller must send `+<country code>...`.
+ * number (full metadata: ranges are checked, not only lengths). Local formats without a country code are
+ * refused: the caller must send `+<country code>...`.
  */
 export function toE164(input: string): string | undefined {
   if (!/^\+[0-9 ()\-.]{4,30}$/.test(input.trim())) return undefined;
-  const parsed = parsePhoneNumberFromString(input.trim());
+  const parsed = parsePhoneNumberFromString(input.trim(), metadata);
   return parsed?.isValid() ? parsed.number : undefined;
 }
 
 /** `+818012345209` → `+81******5209`: enough for the user to recognise, not enough to harvest. */
 export function maskPhone(e164: string): string {
-  const parsed = parsePhoneNumberFromString(e164);
+  const parsed = parsePhoneNumberFromString(e164, metadata);
   const prefix = parsed ? `+${parsed.countryCallingCode}` : e164.slice(0, 3);
   const rest = e164.slice(prefix.length);
   const visible = Math.min(4, Math.max(0, rest.length - 2));

@@ -42,10 +42,7 @@ export interface TestAppOptions {
  * Node 20), on a fresh database of the e2e PostgreSQL, sending SMS to a fresh fake Xoxzo server.
  */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const adminUrl = process.env.E2E_POSTGRES_URL;
-  if (!adminUrl) throw new Error('E2E_POSTGRES_URL is not set: run e2e tests through `npm test`');
-
-  const databaseUrl = options.databaseUrl ?? (await createDatabase(adminUrl));
+  const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
   const xoxzo = await new FakeXoxzo(FAKE_SID, FAKE_TOKEN).start();
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -92,7 +89,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
 }
 
-async function createDatabase(adminUrl: string): Promise<string> {
+/** A new empty database on the e2e PostgreSQL (started by the global setup); returns its URL. */
+export async function createTestDatabase(): Promise<string> {
+  const adminUrl = process.env.E2E_POSTGRES_URL;
+  if (!adminUrl) throw new Error('E2E_POSTGRES_URL is not set: run e2e tests through `npm test`');
   const name = `e2e_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();

@@ -37,7 +37,10 @@ export class ConfigError extends Error {
   }
 }
 
-const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+/** Unset and empty (`PORT=`) both mean "use the default". */
+const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const int = (def: number, min: number, max: number) =>
+  z.preprocess(blankToUndefined, z.coerce.number().int().min(min).max(max).default(def));
 const optionalString = z
   .string()
   .optional()
@@ -91,12 +94,16 @@ export function loadConfig(
   env: Record<string, string | undefined>,
   generateSecret: () => string = () => crypto.randomUUID() + crypto.randomUUID(),
 ): AppConfig {
-  const parsed = envSchema.safeParse(env);
+  let parsed = envSchema.safeParse(env);
+  const problems: string[] = [];
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    // Report every problem in one go: collect the malformed variables, then check the rest without them.
+    const bad = new Set(parsed.error.issues.map((i) => String(i.path[0])));
+    problems.push(...parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([key]) => !bad.has(key))));
+    if (!parsed.success) throw new ConfigError(problems);
   }
   const e = parsed.data;
-  const problems: string[] = [];
   const production = e.NODE_ENV === 'production';
 
   if (production && !e.JWT_SECRET) problems.push('JWT_SECRET: required when NODE_ENV=production');

@@ -9,7 +9,9 @@ import metadata from 'libphonenumber-js/metadata.max.json';
 export function toE164(input: string): string | undefined {
   if (!/^\+[0-9 ()\-.]{4,30}$/.test(input.trim())) return undefined;
   const parsed = parsePhoneNumberFromString(input.trim(), metadata);
-  return parsed?.isValid() ? parsed.number : undefined;
+  // The digits typed must be the E.164 digits: a kept trunk 0 (`+81 080…`) is refused, as Xoxzo refuses it.
+  const sameDigits = parsed?.number.slice(1) === input.replace(/\D/g, '');
+  return parsed?.isValid() && sameDigits ? parsed.number : undefined;
 }
 
 /** `+818012345209` → `+81******5209`: enough for the user to recognise, not enough to harvest. */

@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { Controller, ExecutionContext, Get, HttpStatus, Post } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { JwtService } from '@nestjs/jwt';
+import { Test } from '@nestjs/testing';
+import { ApiException } from '../../common/api.exception.js';
+import { ErrorCode } from '../../common/error-codes.js';
+import { AppConfig, loadConfig } from '../../config/app-config.js';
+import type { Principal } from '../auth-principal.js';
+import { AuthKeys } from '../auth-keys.js';
+import { PartialAuth } from '../decorators/partial-auth.decorator.js';
+import { Public } from '../decorators/public.decorator.js';
+import { SessionsService } from '../sessions.service.js';
+import { TokensService } from '../tokens.service.js';
+import { JwtAuthGuard } from './jwt-auth.guard.js';
+
+/** A controller shaped like the real ones: protected by default, a few opt-outs. */
+@Controller('dummy')
+class DummyController {
+  @Public()
+  @Get('open')
+  open(): void {}
+
+  @Get('me')
+  me(): void {}
+
+  @PartialAuth()
+  @Post('2fa/verify')
+  verify(): void {}
+}
+
+@Public()
+@Controller('health')
+class PublicController {
+  @Get()
+  check(): void {}
+}
+
+type Request = { headers: { authorization?: string }; user?: Principal };
+
+function contextFor(handler: (...args: never[]) => unknown, cls: object, request: Request): ExecutionContext {
+  return {
+    getHandler: () => handler,
+    getClass: () => cls,
+    getType: () => 'http',
+    getArgs: () => [request, {}],
+    getArgByIndex: (index: number) => [request, {}][index],
+    switchToHttp: () => ({
+      getRequest: () => request,
+      getResponse: () => ({}),
+      getNext: () => () => undefined,
+    }),
+    switchToRpc: () => {
+      throw new Error('not rpc');
+    },
+    switchToWs: () => {
+      throw new Error('not ws');
+    },
+  } as unknown as ExecutionContext;
+}
+
+const bearer = (token: string): Request => ({ headers: { authorization: `Bearer ${token}` } });
+
+async function apiErrorOf(promise: Promise<unknown>): Promise<ApiException> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ApiException);
+  return error as ApiException;
+}
+
+describe(JwtAuthGuard.name, () => {
+  const proto = DummyController.prototype;
+  let guard: JwtAuthGuard;
+  let tokens: TokensService;
+  let sessionActive: boolean;
+  let isActiveCalls: [string, string][];
+
+  beforeEach(async () => {
+    sessionActive = true;
+    isActiveCalls = [];
+    const sessions = {
+      isActive: (sessionId: string, userId: string) => {
+        isActiveCalls.push([sessionId, userId]);
+        return Promise.resolve(sessionActive);
+      },
+    };
+    const module = await Test.createTestingModule({
+      providers: [
+        JwtAuthGuard,
+        Reflector,
+        TokensService,
+        AuthKeys,
+        { provide: JwtService, useValue: new JwtService() },
+        {
+          provide: AppConfig,
+          useValue: loadConfig({ JWT_SECRET: 'jwt-auth-guard-spec-secret-0123456789abc' }),
+        },
+        { provide: SessionsService, useValue: sessions },
+      ],
+    }).compile();
+    guard = module.get(JwtAuthGuard);
+    tokens = module.get(TokensService);
+  });
+
+  const fullToken = (userId = randomUUID(), sessionId = randomUUID()) =>
+    tokens.signAccess(userId, sessionId, new Date());
+  const partialToken = (minutes = 5, userId = randomUUID(), attemptId = randomUUID()) =>
+    tokens.signPartial(userId, attemptId, new Date(Date.now() + minutes * 60_000));
+
+  describe('@Public()', () => {
+    it('lets a route through without a token', async () => {
+      const request: Request = { headers: {} };
+      await expect(guard.canActivate(contextFor(proto.open, DummyController, request))).resolves.toBe(true);
+      expect(request.user).toBeUndefined();
+    });
+
+    it('on the class opens every route of the controller', async () => {
+      const context = contextFor(PublicController.prototype.check, PublicController, { headers: {} });
+      await expect(guard.canActivate(context)).resolves.toBe(true);
+    });
+  });
+
+  describe('default (protected) routes', () => {
+    it('refuse a request without a token: UNAUTHENTICATED with a Bearer challenge', async () => {
+      const error = await apiErrorOf(
+        guard.canActivate(contextFor(proto.me, DummyController, { headers: {} })),
+      );
+      expect(error.getStatus()).toBe(HttpStatus.UNAUTHORIZED);
+      expect(error.code).toBe(ErrorCode.UNAUTHENTICATED);
+      expect(error.headers['WWW-Authenticate']).toBe('Bearer');
+    });
+
+    it.each(['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer not-a-jwt', 'Token a.b.c'])(
+      'refuse a malformed Authorization header (%s) as unauthenticated',
+      async (authorization) => {
+        const context = contextFor(proto.me, DummyController, { headers: { authorization } });
+        const error = await apiErrorOf(guard.canActivate(context));
+        expect(error.code).toBe(ErrorCode.UNAUTHENTICATED);
+      },
+    );
+
+    it('accept a full token of a live session and set request.user', async () => {
+      const userId = randomUUID();
+      const sessionId = randomUUID();
+      const request = bearer(await fullToken(userId, sessionId));
+      await expect(guard.canActivate(contextFor(proto.me, DummyController, request))).resolves.toBe(true);
+      expect(request.user).toMatchObject({ kind: 'full', userId, sessionId });
+      expect(isActiveCalls).toEqual([[sessionId, userId]]);
+    });
+
+    it('refuse a full token whose session was revoked', async () => {
+      sessionActive = false;
+      const request = bearer(await fullToken());
+      const error = await apiErrorOf(guard.canActivate(contextFor(proto.me, DummyController, request)));
+      expect(error.getStatus()).toBe(HttpStatus.UNAUTHORIZED);
+      expect(error.code).toBe(ErrorCode.UNAUTHENTICATED);
+      expect(error.headers['WWW-Authenticate']).toContain('invalid_token');
+      expect(request.user).toBeUndefined();
+    });
+
+    it('answer a partial token with SECOND_FACTOR_REQUIRED and an RFC 9470 challenge', async () => {
+      const request = bearer(await partialToken());
+      const error = await apiErrorOf(guard.canActivate(contextFor(proto.me, DummyController, request)));
+      expect(error.getStatus()).toBe(HttpStatus.UNAUTHORIZED);
+      expect(error.code).toBe(ErrorCode.SECOND_FACTOR_REQUIRED);
+      expect(error.headers['WWW-Authenticate']).toContain('insufficient_user_authentication');
+      expect(request.user).toBeUndefined();
+    });
+
+    it('refuse an expired partial token as plain UNAUTHENTICATED', async () => {
+      const request = bearer(await partialToken(-1));
+      const error = await apiErrorOf(guard.canActivate(contextFor(proto.me, DummyController, request)));
+      expect(error.code).toBe(ErrorCode.UNAUTHENTICATED);
+    });
+
+    it('refuse a tampered full token', async () => {
+      const token = await fullToken();
+      const tampered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
+      const error = await apiErrorOf(
+        guard.canActivate(contextFor(proto.me, DummyController, bearer(tampered))),
+      );
+      expect(error.code).toBe(ErrorCode.UNAUTHENTICATED);
+      expect(isActiveCalls).toEqual([]);
+    });
+  });
+
+  describe('@PartialAuth() routes', () => {
+    it('accept a partial token and set request.user', async () => {
+      const userId = randomUUID();
+      const attemptId = randomUUID();
+      const request = bearer(await partialToken(5, userId, attemptId));
+      await expect(guard.canActivate(contextFor(proto.verify, DummyController, request))).resolves.toBe(true);
+      expect(request.user).toEqual({ kind: 'partial', userId, attemptId });
+    });
+
+    it('refuse a full token', async () => {
+      const request = bearer(await fullToken());
+      const error = await apiErrorOf(guard.canActivate(contextFor(proto.verify, DummyController, request)));
+      expect(error.getStatus()).toBe(HttpStatus.UNAUTHORIZED);
+      expect(error.code).toBe(ErrorCode.UNAUTHENTICATED);
+      expect(request.user).toBeUndefined();
+    });
+
+    it('refuse a request without a token', async () => {
+      const error = await apiErrorOf(
+        guard.canActivate(contextFor(proto.verify, DummyController, { headers: {} })),
+      );
+      expect(error.code).toBe(ErrorCode.UNAUTHENTICATED);
+    });
+
+    it('answer an expired partial token with CHALLENGE_CLOSED', async () => {
+      const request = bearer(await partialToken(-1));
+      const error = await apiErrorOf(guard.canActivate(contextFor(proto.verify, DummyController, request)));
+      expect(error.getStatus()).toBe(HttpStatus.UNAUTHORIZED);
+      expect(error.code).toBe(ErrorCode.CHALLENGE_CLOSED);
+    });
+  });
+});

@@ -26,9 +26,50 @@ export abstract class AppConfig {
       sid: string | undefined;
       authToken: string | undefined;
       sender: string;
+      /** Deadline for one HTTP call to Xoxzo. */
       timeoutMs: number;
+      /** Template mode when any template id is set: per locale, with `default` for the rest. */
+      templates: {
+        byLocale: Record<string, string>;
+        default: string | undefined;
+        pinVariable: string;
+        minutesVariable: string;
+      };
     };
+    /** Overall deadline for one send, retries included. */
+    deadlineMs: number;
+    /** Consecutive failed sends that open the circuit, and how long it stays open. */
+    breaker: { threshold: number; cooldownSeconds: number };
+    /** `PUBLIC_BASE_URL`: when set, Xoxzo is asked to report delivery to `<it>/sms/xoxzo/delivery-reports`. */
+    publicBaseUrl: string | undefined;
+    /** `APP_ORIGIN_DOMAIN`: adds the WebOTP line `@<domain> #<pin>` to the SMS. */
+    appOriginDomain: string | undefined;
+    /** E.164 → fixed PIN; such numbers never reach the provider. Empty when not enabled. */
+    testNumbers: Map<string, string>;
+    /** ISO 3166 alpha-2 codes SMS may go to; empty = anywhere. */
+    allowedCountries: string[];
   };
+  abstract readonly limits: {
+    sms: {
+      perPhoneHour: number;
+      perPhoneDay: number;
+      perAccountHour: number;
+      perIpHour: number;
+      globalPerMinute: number;
+    };
+    login: {
+      perIp15Min: number;
+      freeFailures: number;
+      maxDelaySeconds: number;
+      lockoutThreshold: number;
+      lockoutSeconds: number;
+    };
+    pinChecksPerAccount15Min: number;
+  };
+  /** `TRUST_PROXY`: false (socket address), or the proxies whose X-Forwarded-For is believed. */
+  abstract readonly trustProxy: false | string[];
+  /** `CORS_ORIGINS`: browser origins allowed to call the API; empty = no cross-origin access. */
+  abstract readonly corsOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -82,7 +123,93 @@ const envSchema = z.object({
   PARTIAL_TOKEN_TTL_SECONDS: int(600, 60, 3600),
   ACCESS_TOKEN_TTL_SECONDS: int(900, 60, 86400),
   REFRESH_TOKEN_TTL_SECONDS: int(2592000, 300, 31536000),
+  XOXZO_TEMPLATE_ID: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a template id')
+      .optional(),
+  ),
+  XOXZO_TEMPLATE_IDS: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[a-z]{2}:[A-Za-z0-9_-]{1,64}(,[a-z]{2}:[A-Za-z0-9_-]{1,64})*$/, 'must look like en:12,ja:13')
+      .optional(),
+  ),
+  XOXZO_TEMPLATE_PIN_VARIABLE: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,40}$/)
+    .default('pin'),
+  XOXZO_TEMPLATE_MINUTES_VARIABLE: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,40}$/)
+    .default('minutes'),
+  SMS_DEADLINE_MS: int(8000, 500, 60000),
+  SMS_BREAKER_THRESHOLD: int(5, 1, 1000),
+  SMS_BREAKER_COOLDOWN_SECONDS: int(30, 1, 3600),
+  PUBLIC_BASE_URL: optionalString.pipe(
+    z
+      .url({ protocol: /^https?$/ })
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
+  ),
+  APP_ORIGIN_DOMAIN: optionalString.pipe(
+    z
+      .string()
+      .regex(
+        /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i,
+        'must be a host name like app.example.com',
+      )
+      .optional(),
+  ),
+  SMS_TEST_NUMBERS: optionalString.pipe(
+    z
+      .string()
+      .regex(
+        /^\+[1-9][0-9]{6,14}:[0-9]{4,8}(,\+[1-9][0-9]{6,14}:[0-9]{4,8})*$/,
+        'must look like +15555550100:123456,...',
+      )
+      .optional(),
+  ),
+  SMS_TEST_NUMBERS_IN_PRODUCTION: z.enum(['true', 'false']).default('false'),
+  SMS_ALLOWED_COUNTRIES: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z]{2}(,[A-Za-z]{2})*$/, 'must look like JP,US')
+      .optional(),
+  ),
+  SMS_LIMIT_PER_PHONE_HOUR: int(5, 0, 1000),
+  SMS_LIMIT_PER_PHONE_DAY: int(10, 0, 10000),
+  SMS_LIMIT_PER_ACCOUNT_HOUR: int(10, 0, 1000),
+  SMS_LIMIT_PER_IP_HOUR: int(10, 0, 100000),
+  SMS_LIMIT_GLOBAL_PER_MINUTE: int(100, 0, 1000000),
+  LOGIN_LIMIT_PER_IP_15MIN: int(100, 0, 1000000),
+  LOGIN_FREE_FAILURES: int(5, 1, 100),
+  LOGIN_MAX_DELAY_SECONDS: int(900, 1, 86400),
+  LOGIN_LOCKOUT_THRESHOLD: int(100, 0, 100),
+  LOGIN_LOCKOUT_SECONDS: int(3600, 1, 604800),
+  PIN_CHECKS_PER_ACCOUNT_15MIN: int(10, 0, 1000),
+  TRUST_PROXY: optionalString,
+  CORS_ORIGINS: optionalString,
 });
+
+function pairs(list: string | undefined): Map<string, string> {
+  return new Map(
+    (list ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => {
+        const at = pair.indexOf(':');
+        return [pair.slice(0, at), pair.slice(at + 1)] as [string, string];
+      }),
+  );
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
 
 const MIN_SECRET_LENGTH = 32;
 
@@ -125,6 +252,14 @@ export function loadConfig(
   if (e.PIN_TTL_SECONDS > e.PARTIAL_TOKEN_TTL_SECONDS) {
     problems.push('PIN_TTL_SECONDS: must not exceed PARTIAL_TOKEN_TTL_SECONDS');
   }
+  const testNumbers = pairs(e.SMS_TEST_NUMBERS);
+  if (production && testNumbers.size && e.SMS_TEST_NUMBERS_IN_PRODUCTION !== 'true') testNumbers.clear();
+  const corsOrigins = list(e.CORS_ORIGINS);
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin))
+      problems.push(`CORS_ORIGINS: ${origin} is not an origin like https://app.example.com`);
+  }
+  const trustProxy = e.TRUST_PROXY === undefined || e.TRUST_PROXY === 'false' ? false : list(e.TRUST_PROXY);
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -154,7 +289,38 @@ export function loadConfig(
         authToken: e.XOXZO_API_AUTH_TOKEN,
         sender: e.XOXZO_SENDER,
         timeoutMs: e.XOXZO_TIMEOUT_MS,
+        templates: {
+          byLocale: Object.fromEntries(pairs(e.XOXZO_TEMPLATE_IDS)),
+          default: e.XOXZO_TEMPLATE_ID,
+          pinVariable: e.XOXZO_TEMPLATE_PIN_VARIABLE,
+          minutesVariable: e.XOXZO_TEMPLATE_MINUTES_VARIABLE,
+        },
       },
+      deadlineMs: e.SMS_DEADLINE_MS,
+      breaker: { threshold: e.SMS_BREAKER_THRESHOLD, cooldownSeconds: e.SMS_BREAKER_COOLDOWN_SECONDS },
+      publicBaseUrl: e.PUBLIC_BASE_URL,
+      appOriginDomain: e.APP_ORIGIN_DOMAIN?.toLowerCase(),
+      testNumbers,
+      allowedCountries: list(e.SMS_ALLOWED_COUNTRIES).map((c) => c.toUpperCase()),
     },
+    limits: {
+      sms: {
+        perPhoneHour: e.SMS_LIMIT_PER_PHONE_HOUR,
+        perPhoneDay: e.SMS_LIMIT_PER_PHONE_DAY,
+        perAccountHour: e.SMS_LIMIT_PER_ACCOUNT_HOUR,
+        perIpHour: e.SMS_LIMIT_PER_IP_HOUR,
+        globalPerMinute: e.SMS_LIMIT_GLOBAL_PER_MINUTE,
+      },
+      login: {
+        perIp15Min: e.LOGIN_LIMIT_PER_IP_15MIN,
+        freeFailures: e.LOGIN_FREE_FAILURES,
+        maxDelaySeconds: e.LOGIN_MAX_DELAY_SECONDS,
+        lockoutThreshold: e.LOGIN_LOCKOUT_THRESHOLD,
+        lockoutSeconds: e.LOGIN_LOCKOUT_SECONDS,
+      },
+      pinChecksPerAccount15Min: e.PIN_CHECKS_PER_ACCOUNT_15MIN,
+    },
+    trustProxy,
+    corsOrigins,
   };
 }

@@ -1,7 +1,12 @@
 export interface OutgoingSms {
   /** E.164 recipient, e.g. `+818012345209`. */
   to: string;
+  /** The whole text, already in the recipient's language (freeform providers send this). */
   text: string;
+  /** The recipient's language (`en`, `ja`, …): template providers pick their template by it. */
+  locale?: string;
+  /** The one-time code and its lifetime, for template providers that fill in variables themselves. */
+  otp?: { code: string; minutes: number };
 }
 
 export interface SentSms {

@@ -1,3 +1,4 @@
+import helmet from '@fastify/helmet';
 import { ConsoleLogger, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -16,7 +17,8 @@ export async function createApp(
   databaseUrl: string,
   logger: LoggerService | false = defaultLogger(config),
 ): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: false });
+  // The client IP (limits, audit) is the socket's unless TRUST_PROXY names the proxies in front.
+  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: config.trustProxy });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, databaseUrl),
     adapter,
@@ -25,6 +27,20 @@ export async function createApp(
       abortOnError: false,
     },
   );
+  // JSON only: Fastify's default text/plain parser would hand a string to the DTOs; refuse it with 415.
+  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  // A JSON API: no inline content of ours to allow, so the strictest policy fits.
+  await app.register(helmet, {
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  });
+  // Browsers may call the API only from the listed origins; tokens travel in headers, never cookies.
+  app.enableCors({
+    origin: config.corsOrigins.length ? config.corsOrigins : false,
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['Authorization', 'Content-Type'],
+    exposedHeaders: ['Retry-After', 'WWW-Authenticate'],
+    maxAge: 600,
+  });
   app.enableShutdownHooks();
   return app;
 }

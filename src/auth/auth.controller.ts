@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
+import { Client, type ClientContext } from '../common/client-context.js';
 import type { User } from '../users/user.entity.js';
 import type { FullPrincipal, PartialPrincipal } from './auth-principal.js';
 import { AuthService } from './auth.service.js';
@@ -18,8 +19,8 @@ export class AuthController {
   @Public()
   @Post('register')
   @HttpCode(HttpStatus.CREATED)
-  register(@Body() dto: RegisterDto): Promise<ChallengeResponse> {
-    return this.auth.register(dto);
+  register(@Body() dto: RegisterDto, @Client() client: ClientContext): Promise<ChallengeResponse> {
+    return this.auth.register(dto, client);
   }
 
   /** passport-local checks `{email, password}` (LocalAuthGuard); the handler opens the second factor. */
@@ -27,34 +28,45 @@ export class AuthController {
   @UseGuards(LocalAuthGuard)
   @Post('login')
   @HttpCode(HttpStatus.OK)
-  login(@CurrentUser() user: User): Promise<ChallengeResponse> {
-    return this.auth.login(user);
+  login(@CurrentUser() user: User, @Client() client: ClientContext): Promise<ChallengeResponse> {
+    return this.auth.login(user, client);
   }
 
   @PartialAuth()
   @Post('2fa/verify')
   @HttpCode(HttpStatus.OK)
-  verify(@CurrentUser() principal: PartialPrincipal, @Body() dto: VerifyPinDto): Promise<SessionResponse> {
-    return this.auth.verifyPin(principal, dto.pin);
+  verify(
+    @CurrentUser() principal: PartialPrincipal,
+    @Body() dto: VerifyPinDto,
+    @Client() client: ClientContext,
+  ): Promise<SessionResponse> {
+    return this.auth.verifyPin(principal, dto.pin, client);
   }
 
   @PartialAuth()
   @Post('2fa/resend')
   @HttpCode(HttpStatus.OK)
-  resend(@CurrentUser() principal: PartialPrincipal): Promise<ChallengeResponse> {
-    return this.auth.resendPin(principal);
+  resend(
+    @CurrentUser() principal: PartialPrincipal,
+    @Client() client: ClientContext,
+  ): Promise<ChallengeResponse> {
+    return this.auth.resendPin(principal, client);
   }
 
   @Public()
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
-  refresh(@Body() dto: RefreshDto): Promise<SessionResponse> {
-    return this.auth.refresh(dto.refreshToken);
+  refresh(@Body() dto: RefreshDto, @Client() client: ClientContext): Promise<SessionResponse> {
+    return this.auth.refresh(dto.refreshToken, client);
   }
 
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
-  async logout(@CurrentUser() principal: FullPrincipal, @Body() dto: LogoutDto): Promise<void> {
-    await this.auth.logout(principal.userId, principal.sessionId, dto.refreshToken);
+  async logout(
+    @CurrentUser() principal: FullPrincipal,
+    @Body() dto: LogoutDto,
+    @Client() client: ClientContext,
+  ): Promise<void> {
+    await this.auth.logout(principal, client, dto.refreshToken);
   }
 }

@@ -1,13 +1,14 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
 import { ApiException } from '../common/api.exception.js';
+import type { ClientContext } from '../common/client-context.js';
 import { ErrorCode } from '../common/error-codes.js';
 import { AppConfig } from '../config/app-config.js';
-import { maskPhone } from '../users/phone.js';
+import { RateLimitsService } from '../rate-limit/rate-limits.service.js';
+import { countryOf, maskPhone } from '../users/phone.js';
 import type { User } from '../users/user.entity.js';
 import { UniqueViolation, UsersService } from '../users/users.service.js';
-import type { PartialPrincipal } from './auth-principal.js';
+import type { FullPrincipal, PartialPrincipal } from './auth-principal.js';
 import type { ChallengeResponse, SessionResponse } from './dto/auth-responses.js';
 import type { RegisterDto } from './dto/register.dto.js';
 import { LoginAttemptsService, OpenAttempt, phoneTaken } from './login-attempts.service.js';
@@ -19,68 +20,100 @@ import { TokensService } from './tokens.service.js';
 @Injectable()
 export class AuthService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     private readonly users: UsersService,
     private readonly passwords: PasswordService,
     private readonly attempts: LoginAttemptsService,
     private readonly sessions: SessionsService,
     private readonly tokens: TokensService,
+    private readonly limits: RateLimitsService,
+    private readonly audit: AuditService,
   ) {}
 
   /**
-   * Creates the account and sends the first PIN in one transaction: if the SMS cannot be sent, the account
-   * is not created either, so the client can simply retry.
+   * Creates the account and sends the first PIN. If the SMS cannot be sent (or a limit refuses it), the new
+   * account is removed again, so the client can simply retry.
    */
-  async register(dto: RegisterDto): Promise<ChallengeResponse> {
+  async register(dto: RegisterDto, client: ClientContext): Promise<ChallengeResponse> {
+    this.assertSmsCountryAllowed(dto.phone);
+    if (await this.users.phoneVerifiedElsewhere(dto.phone)) throw phoneTaken();
     const passwordHash = await this.passwords.hash(dto.password);
-    const attempt = await this.dataSource.transaction(async (manager) => {
-      if (await this.users.phoneVerifiedElsewhere(dto.phone, undefined, manager)) throw phoneTaken();
-      const user = await this.users
-        .create({ email: dto.email, passwordHash, phone: dto.phone }, manager)
-        .catch((error: unknown) => {
-          if (error instanceof UniqueViolation) {
-            throw new ApiException(
-              HttpStatus.CONFLICT,
-              ErrorCode.EMAIL_TAKEN,
-              'An account with this email already exists',
-            );
-          }
-          throw error;
-        });
-      return this.attempts.open(user, manager);
-    });
-    return this.challengeResponse(attempt);
+    const user = await this.users
+      .create({ email: dto.email, passwordHash, phone: dto.phone })
+      .catch((error: unknown) => {
+        if (error instanceof UniqueViolation) {
+          throw new ApiException(
+            HttpStatus.CONFLICT,
+            ErrorCode.EMAIL_TAKEN,
+            'An account with this email already exists',
+          );
+        }
+        throw error;
+      });
+    try {
+      const attempt = await this.attempts.open(user, client);
+      await this.audit.record('registered', client, user.id);
+      return await this.challengeResponse(attempt);
+    } catch (error) {
+      await this.users.deleteUnverified(user.id);
+      throw error;
+    }
   }
 
-  /** passport-local's check. `undefined` for an unknown email or a wrong password, in about the same time. */
-  async checkPassword(email: string, password: string): Promise<User | undefined> {
+  /**
+   * passport-local's check. `undefined` for an unknown email or a wrong password, in about the same time.
+   * Refused with 429 before any hashing when the IP or the login name is over its limits.
+   */
+  async checkPassword(email: string, password: string, client: ClientContext): Promise<User | undefined> {
+    await this.limits.consumeLoginByIp(client);
     const user = await this.users.findByEmail(email);
+    await this.limits.reserveLoginAttempt(email, client, user?.id ?? null);
     const ok = await this.passwords.verify(user?.passwordHash, password);
-    return ok && user ? user : undefined;
+    if (ok && user) {
+      await this.limits.loginSucceeded(email);
+      await this.audit.record('login_succeeded', client, user.id);
+      return user;
+    }
+    await this.audit.record('login_failed', client, user?.id ?? null);
+    return undefined;
   }
 
-  async login(user: User): Promise<ChallengeResponse> {
-    return this.challengeResponse(await this.attempts.open(user));
+  async login(user: User, client: ClientContext): Promise<ChallengeResponse> {
+    return this.challengeResponse(await this.attempts.open(user, client));
   }
 
-  async resendPin(principal: PartialPrincipal): Promise<ChallengeResponse> {
-    return this.challengeResponse(await this.attempts.resend(principal.userId, principal.attemptId));
+  async resendPin(principal: PartialPrincipal, client: ClientContext): Promise<ChallengeResponse> {
+    return this.challengeResponse(await this.attempts.resend(principal.userId, principal.attemptId, client));
   }
 
-  async verifyPin(principal: PartialPrincipal, pin: string): Promise<SessionResponse> {
-    return this.sessionResponse(await this.attempts.verify(principal.userId, principal.attemptId, pin));
+  async verifyPin(principal: PartialPrincipal, pin: string, client: ClientContext): Promise<SessionResponse> {
+    return this.sessionResponse(
+      await this.attempts.verify(principal.userId, principal.attemptId, pin, client),
+    );
   }
 
-  async refresh(refreshToken: string): Promise<SessionResponse> {
-    return this.sessionResponse(await this.sessions.rotate(refreshToken));
+  async refresh(refreshToken: string, client: ClientContext): Promise<SessionResponse> {
+    return this.sessionResponse(await this.sessions.rotate(refreshToken, client));
   }
 
   /** Ends the caller's session, and the session of `refreshToken` too when it is one of the caller's. */
-  async logout(userId: string, sessionId: string, refreshToken?: string): Promise<void> {
+  async logout(principal: FullPrincipal, client: ClientContext, refreshToken?: string): Promise<void> {
+    const { userId, sessionId } = principal;
     await this.sessions.revoke(sessionId, userId);
     const other = refreshToken ? await this.sessions.sessionOfRefreshToken(refreshToken, userId) : undefined;
     if (other && other !== sessionId) await this.sessions.revoke(other, userId);
+    await this.audit.record('logout', client, userId);
+  }
+
+  /** `SMS_ALLOWED_COUNTRIES`: numbers elsewhere are refused at registration. */
+  private assertSmsCountryAllowed(phone: string): void {
+    const allowed = this.config.sms.allowedCountries;
+    const country = countryOf(phone);
+    if (allowed.length && (!country || !allowed.includes(country))) {
+      throw new ApiException(HttpStatus.BAD_REQUEST, ErrorCode.VALIDATION_FAILED, [
+        `phone: SMS cannot be sent to this country (allowed: ${allowed.join(', ')})`,
+      ]);
+    }
   }
 
   private async challengeResponse(attempt: OpenAttempt): Promise<ChallengeResponse> {

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
 import { ApiException } from '../common/api.exception.js';
+import type { ClientContext } from '../common/client-context.js';
 import { ErrorCode } from '../common/error-codes.js';
 import { AppConfig } from '../config/app-config.js';
+import { RateLimitsService } from '../rate-limit/rate-limits.service.js';
 import { SmsDeliveryError, SmsSender } from '../sms/sms-sender.js';
 import type { User } from '../users/user.entity.js';
 import { UniqueViolation, UsersService } from '../users/users.service.js';
@@ -26,9 +29,8 @@ type VerifyOutcome = { ok: true; session: IssuedSession } | { ok: false; error: 
 
 /**
  * The second factor: a login attempt per password login, one PIN at a time per attempt (only its HMAC
- * stored), a failure budget per attempt that resends do not reset, and an atomic verify. Every state change
- * happens in a transaction holding the attempt's row lock, and an SMS that cannot be handed to the provider
- * rolls the change back: no PIN exists that was not sent.
+ * stored), a failure budget per attempt that resends do not reset, and an atomic verify (a transaction
+ * holding the attempt's row lock). An SMS that cannot be handed to the provider leaves no usable PIN.
  */
 @Injectable()
 export class LoginAttemptsService {
@@ -36,23 +38,29 @@ export class LoginAttemptsService {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRepository(LoginAttempt) private readonly attempts: Repository<LoginAttempt>,
     private readonly config: AppConfig,
     private readonly pins: PinService,
     private readonly sms: SmsSender,
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
+    private readonly limits: RateLimitsService,
+    private readonly audit: AuditService,
   ) {}
 
-  /** Opens an attempt for a user whose password was just checked, and sends its PIN. */
-  async open(user: User, manager?: EntityManager): Promise<OpenAttempt> {
-    if (!manager) return this.dataSource.transaction((m) => this.open(user, m));
-    if (!user.phoneVerifiedAt && (await this.users.phoneVerifiedElsewhere(user.phone, user.id, manager))) {
+  /**
+   * Opens an attempt for a user whose password was just checked, and sends its PIN. The attempt is usable
+   * only once the SMS is accepted (its partial token does not exist before); if the SMS fails, the attempt
+   * is deleted again: no PIN exists that was not sent. No database connection is held during the SMS call.
+   */
+  async open(user: User, client: ClientContext): Promise<OpenAttempt> {
+    if (!user.phoneVerifiedAt && (await this.users.phoneVerifiedElsewhere(user.phone, user.id))) {
       throw phoneTaken();
     }
     const now = new Date();
     const id = randomUUID();
     const pin = this.pins.generate();
-    const attempt = manager.create(LoginAttempt, {
+    const attempt = this.attempts.create({
       id,
       userId: user.id,
       phone: user.phone,
@@ -65,45 +73,71 @@ export class LoginAttemptsService {
       closedAt: null,
       smsMessageId: null,
     });
-    await manager.insert(LoginAttempt, attempt);
-    attempt.smsMessageId = await this.sendPin(attempt.phone, pin);
-    await manager.update(LoginAttempt, { id }, { smsMessageId: attempt.smsMessageId });
+    await this.limits.consumeSms({ phone: attempt.phone, userId: attempt.userId, client });
+    await this.attempts.insert(attempt);
+    try {
+      attempt.smsMessageId = await this.sendPin(attempt, pin, client);
+    } catch (error) {
+      await this.attempts.delete({ id });
+      throw error;
+    }
+    await this.attempts.update({ id }, { smsMessageId: attempt.smsMessageId });
     return this.describe(attempt);
   }
 
-  /** A new PIN for an open attempt; the previous one stops working; the failure count stays. */
-  async resend(userId: string, attemptId: string): Promise<OpenAttempt> {
-    return this.dataSource.transaction(async (manager) => {
-      const attempt = await this.lockOpen(manager, userId, attemptId);
-      const now = new Date();
-      const resendAt = this.after(attempt.pinSentAt, this.config.pin.resendSeconds);
-      if (resendAt > now) {
-        const retryAfter = Math.ceil((resendAt.getTime() - now.getTime()) / 1000);
-        throw new ApiException(
-          HttpStatus.TOO_MANY_REQUESTS,
-          ErrorCode.RESEND_TOO_SOON,
-          `Wait ${retryAfter} s before asking for another PIN`,
-          { retryAfter },
-          { 'Retry-After': String(retryAfter) },
-        );
-      }
-      const pin = this.pins.generate();
-      attempt.pinHash = this.pins.hash(pin, attempt.id);
-      attempt.pinSentAt = now;
-      attempt.pinExpiresAt = this.after(now, this.config.pin.ttlSeconds);
-      attempt.smsMessageId = await this.sendPin(attempt.phone, pin);
-      await manager.update(
-        LoginAttempt,
-        { id: attempt.id },
-        {
-          pinHash: attempt.pinHash,
-          pinSentAt: attempt.pinSentAt,
-          pinExpiresAt: attempt.pinExpiresAt,
-          smsMessageId: attempt.smsMessageId,
-        },
+  /**
+   * A new PIN for an open attempt; the previous one stops working once the new one is sent; the failure
+   * count stays. The resend slot is claimed atomically (`pin_sent_at` moves to now only if the cooldown has
+   * passed), so two concurrent resends send one SMS; if the SMS fails the claim is undone and the old PIN
+   * stays valid.
+   */
+  async resend(userId: string, attemptId: string, client: ClientContext): Promise<OpenAttempt> {
+    const attempt = await this.dataSource.transaction((manager) => this.lockOpen(manager, userId, attemptId));
+    const previousSentAt = attempt.pinSentAt;
+    const now = new Date();
+    const claimed = await this.attempts
+      .createQueryBuilder()
+      .update()
+      .set({ pinSentAt: now })
+      .where('id = :id AND status = :pending AND pin_sent_at = :previousSentAt AND pin_sent_at <= :cutoff', {
+        id: attempt.id,
+        pending: 'pending',
+        previousSentAt,
+        cutoff: this.after(now, -this.config.pin.resendSeconds),
+      })
+      .execute();
+    if (!claimed.affected) {
+      const fresh = await this.attempts.findOneByOrFail({ id: attempt.id });
+      const retryAfter = Math.max(
+        1,
+        Math.ceil(
+          (this.after(fresh.pinSentAt, this.config.pin.resendSeconds).getTime() - now.getTime()) / 1000,
+        ),
       );
-      return this.describe(attempt);
-    });
+      throw new ApiException(
+        HttpStatus.TOO_MANY_REQUESTS,
+        ErrorCode.RESEND_TOO_SOON,
+        `Wait ${retryAfter} s before asking for another PIN`,
+        { retryAfter },
+        { 'Retry-After': String(retryAfter) },
+      );
+    }
+    const pin = this.pins.generate();
+    try {
+      await this.limits.consumeSms({ phone: attempt.phone, userId, client });
+      attempt.smsMessageId = await this.sendPin(attempt, pin, client);
+    } catch (error) {
+      await this.attempts.update({ id: attempt.id, pinSentAt: now }, { pinSentAt: previousSentAt });
+      throw error;
+    }
+    attempt.pinHash = this.pins.hash(pin, attempt.id);
+    attempt.pinSentAt = now;
+    attempt.pinExpiresAt = this.after(now, this.config.pin.ttlSeconds);
+    await this.attempts.update(
+      { id: attempt.id, status: 'pending' },
+      { pinHash: attempt.pinHash, pinExpiresAt: attempt.pinExpiresAt, smsMessageId: attempt.smsMessageId },
+    );
+    return this.describe(attempt);
   }
 
   /**
@@ -111,7 +145,14 @@ export class LoginAttemptsService {
    * marked verified and a session is created, all in one transaction. Wrong: the failure is committed before
    * the error is returned, and the attempt locks at PIN_MAX_ATTEMPTS.
    */
-  async verify(userId: string, attemptId: string, pin: string): Promise<IssuedSession> {
+  async verify(
+    userId: string,
+    attemptId: string,
+    pin: string,
+    client: ClientContext,
+  ): Promise<IssuedSession> {
+    // A per-account budget over time, on top of the per-attempt limit: new logins do not multiply guesses.
+    await this.limits.consumePinCheck(userId, client);
     const outcome = await this.dataSource.transaction(async (manager): Promise<VerifyOutcome> => {
       const attempt = await this.lockOpen(manager, userId, attemptId);
       const now = new Date();
@@ -155,7 +196,22 @@ export class LoginAttemptsService {
       }
       return { ok: true, session: await this.sessions.create(userId, now, manager) };
     });
-    if (!outcome.ok) throw outcome.error;
+    if (!outcome.ok) {
+      const { code } = outcome.error;
+      const attemptsLeft = outcome.error.extra.attemptsLeft;
+      await this.audit.record(
+        code === ErrorCode.PHONE_TAKEN ? 'attempt_closed' : 'pin_rejected',
+        client,
+        userId,
+        {
+          reason: code,
+          ...(typeof attemptsLeft === 'number' ? { attemptsLeft } : {}),
+        },
+      );
+      if (attemptsLeft === 0) await this.audit.record('attempt_closed', client, userId, { reason: 'locked' });
+      throw outcome.error;
+    }
+    await this.audit.record('pin_verified', client, userId);
     return outcome.session;
   }
 
@@ -180,10 +236,22 @@ export class LoginAttemptsService {
     return attempt;
   }
 
-  private async sendPin(phone: string, pin: string): Promise<string | null> {
+  /** Counts the send against the SMS limits first: over a limit nothing is sent (429). */
+  private async sendPin(attempt: LoginAttempt, pin: string, client: ClientContext): Promise<string | null> {
+    const { phone, userId } = attempt;
+    await this.limits.consumeSms({ phone, userId, client });
     try {
-      return (await this.sms.send({ to: phone, text: this.pins.message(pin) })).messageId;
+      const sent = await this.sms.send({
+        to: phone,
+        text: this.pins.message(pin),
+        otp: { code: pin, minutes: this.pins.minutes() },
+      });
+      await this.audit.record('pin_sent', client, userId);
+      return sent.messageId;
     } catch (error) {
+      await this.audit.record('pin_send_failed', client, userId, {
+        reason: error instanceof SmsDeliveryError ? error.reason : 'error',
+      });
       if (error instanceof SmsDeliveryError && error.reason === 'recipient_rejected') {
         throw new ApiException(HttpStatus.BAD_REQUEST, ErrorCode.VALIDATION_FAILED, [
           'phone: the SMS provider rejected this number',

@@ -30,9 +30,14 @@ export class PinService {
     return storedHash.length === candidate.length && timingSafeEqual(candidate, storedHash);
   }
 
+  /** The PIN's lifetime in whole minutes, as the SMS states it. */
+  minutes(): number {
+    return Math.max(1, Math.round(this.config.pin.ttlSeconds / 60));
+  }
+
   /** The SMS text; ASCII, so it fits one segment. */
   message(pin: string): string {
-    const minutes = Math.max(1, Math.round(this.config.pin.ttlSeconds / 60));
+    const minutes = this.minutes();
     return `Your verification code is ${pin}. It expires in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
   }
 }

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
 import { ApiException } from '../common/api.exception.js';
+import type { ClientContext } from '../common/client-context.js';
 import { ErrorCode } from '../common/error-codes.js';
 import { AppConfig } from '../config/app-config.js';
 import { RefreshToken } from './refresh-token.entity.js';
@@ -23,6 +25,7 @@ export class SessionsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly tokens: TokensService,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   /** Called inside the transaction that closes a verified login attempt. */
@@ -41,10 +44,13 @@ export class SessionsService {
 
   /**
    * Spends a refresh token and issues its successor, atomically: of two concurrent uses exactly one wins.
-   * Presenting a token that was already spent revokes its whole session (reuse detection).
+   * Presenting a token that was already spent revokes its whole session (reuse detection), unless it was
+   * spent less than REFRESH_REUSE_GRACE_SECONDS ago: that is a client racing itself (two tabs refreshing at
+   * once), which gets `REFRESH_INVALID` without locking out the request that won.
    */
-  async rotate(refreshToken: string): Promise<IssuedSession> {
+  async rotate(refreshToken: string, client: ClientContext): Promise<IssuedSession> {
     const hash = this.tokens.hashRefreshToken(refreshToken);
+    let reusedBy: string | null | undefined;
     const outcome = await this.dataSource.transaction(async (manager) => {
       const rows: { session_id: string; user_id: string; authenticated_at: Date }[] = await manager
         .query(
@@ -66,10 +72,20 @@ export class SessionsService {
           refreshToken: next,
         };
       }
-      const known = await manager.findOneBy(RefreshToken, { tokenHash: hash });
-      if (known?.usedAt) await this.revokeIn(manager, known.sessionId, 'refresh_reuse');
+      const known = await manager.findOne(RefreshToken, {
+        where: { tokenHash: hash },
+        relations: { session: true },
+      });
+      const graceMs = this.config.jwt.refreshReuseGraceSeconds * 1000;
+      if (known?.usedAt && Date.now() - known.usedAt.getTime() >= graceMs) {
+        await this.revokeIn(manager, known.sessionId, 'refresh_reuse');
+        reusedBy = known.session?.userId ?? null;
+      }
       return undefined;
     });
+    if (reusedBy !== undefined) {
+      await this.audit.record('refresh_reused', client, reusedBy, { action: 'session_revoked' });
+    }
     if (!outcome) {
       throw new ApiException(
         HttpStatus.UNAUTHORIZED,

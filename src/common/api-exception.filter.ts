@@ -36,6 +36,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
   }
 
   private toBody(exception: unknown): { body: ApiErrorBody; headers: Record<string, string> } {
+    // The Fastify adapter wraps Fastify's own errors (bad JSON, body too large) in an HttpException.
+    if (exception instanceof HttpException && isFastifyError(exception.cause))
+      return this.toBody(exception.cause);
     if (exception instanceof ApiException) {
       return { body: exception.getResponse(), headers: exception.headers };
     }

@@ -17,6 +17,8 @@ export abstract class AppConfig {
     partialTokenTtlSeconds: number;
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
+    /** A refresh token spent less than this long ago is a benign race, not reuse (no revocation). */
+    refreshReuseGraceSeconds: number;
   };
   abstract readonly pin: { length: number; ttlSeconds: number; maxAttempts: number; resendSeconds: number };
   abstract readonly sms: {
@@ -123,6 +125,7 @@ const envSchema = z.object({
   PARTIAL_TOKEN_TTL_SECONDS: int(600, 60, 3600),
   ACCESS_TOKEN_TTL_SECONDS: int(900, 60, 86400),
   REFRESH_TOKEN_TTL_SECONDS: int(2592000, 300, 31536000),
+  REFRESH_REUSE_GRACE_SECONDS: int(5, 0, 60),
   XOXZO_TEMPLATE_ID: optionalString.pipe(
     z
       .string()
@@ -274,6 +277,7 @@ export function loadConfig(
       partialTokenTtlSeconds: e.PARTIAL_TOKEN_TTL_SECONDS,
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+      refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
     },
     pin: {
       length: e.PIN_LENGTH,

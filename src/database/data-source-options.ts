@@ -2,12 +2,24 @@ import type { DataSourceOptions } from 'typeorm';
 import { LoginAttempt } from '../auth/login-attempt.entity.js';
 import { RefreshToken } from '../auth/refresh-token.entity.js';
 import { Session } from '../auth/session.entity.js';
+import { AuthEvent } from '../audit/auth-event.entity.js';
+import { LoginFailure } from '../rate-limit/login-failure.entity.js';
+import { RateLimitCounter } from '../rate-limit/rate-limit-counter.entity.js';
 import { User } from '../users/user.entity.js';
 import { InitialSchema1795625740672 } from './migrations/1795625740672-InitialSchema.js';
+import { AbuseLimitsAndAudit1795626441053 } from './migrations/1795626441053-AbuseLimitsAndAudit.js';
 
-export const ENTITIES = [User, LoginAttempt, Session, RefreshToken];
+export const ENTITIES = [
+  User,
+  LoginAttempt,
+  Session,
+  RefreshToken,
+  RateLimitCounter,
+  LoginFailure,
+  AuthEvent,
+];
 /** In order. New migrations: `npm run migration:generate -- src/database/migrations/<Name>`, then list here. */
-export const MIGRATIONS = [InitialSchema1795625740672];
+export const MIGRATIONS = [InitialSchema1795625740672, AbuseLimitsAndAudit1795626441053];
 
 /** One source of database options for the app, the tests and the TypeORM CLI (`ormconfig.ts`). */
 export function dataSourceOptions(url: string): DataSourceOptions {

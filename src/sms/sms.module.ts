@@ -1,23 +1,102 @@
 import { HttpModule, HttpService } from '@nestjs/axios';
 import { Logger, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
+import { CircuitBreaker } from './circuit-breaker.js';
 import { ConsoleSmsSender } from './console-sms-sender.js';
+import { DEFAULT_RETRY_POLICY, ResilientSmsSender } from './resilient-sms-sender.js';
+import { SmsHealth } from './sms-health.js';
 import { SmsSender } from './sms-sender.js';
-import { XoxzoSmsSender } from './xoxzo-sms-sender.js';
+import { SmsTestNumbers, TestNumbersSmsSender } from './test-numbers.js';
+import { XoxzoClient } from './xoxzo-client.js';
+import { XOXZO_DELIVERY_REPORTS_PATH, XoxzoSmsSender } from './xoxzo-sms-sender.js';
 
-/** Delivers text messages. Exports `SmsSender`, implemented by the driver SMS_DRIVER selects. */
+/**
+ * The sender chain for the configured driver:
+ * `TestNumbersSmsSender` (only when test numbers are configured) → `ResilientSmsSender` (retries, deadline,
+ * circuit breaker; Xoxzo only) → `XoxzoSmsSender` (one attempt, template or freeform) → `XoxzoClient` (HTTP).
+ * The console driver is `ConsoleSmsSender`, behind the same test-number wrapper.
+ */
+export function createSmsSender(
+  config: AppConfig,
+  client: XoxzoClient,
+  breaker: CircuitBreaker,
+  testNumbers: SmsTestNumbers,
+): SmsSender {
+  const logger = new Logger('SmsModule');
+  const { sms } = config;
+  let sender: SmsSender;
+  if (sms.driver === 'xoxzo') {
+    const { byLocale, default: fallback } = sms.xoxzo.templates;
+    const locales = Object.keys(byLocale);
+    const mode =
+      locales.length || fallback
+        ? `template (${[...locales, ...(fallback ? ['default'] : [])].join(', ')})`
+        : 'freeform';
+    logger.log(
+      `SMS driver: xoxzo, ${mode}; deadline ${sms.deadlineMs} ms; breaker ${sms.breaker.threshold} failures / ` +
+        `${sms.breaker.cooldownSeconds} s; delivery reports ${
+          sms.publicBaseUrl
+            ? `to ${sms.publicBaseUrl}${XOXZO_DELIVERY_REPORTS_PATH}`
+            : 'off (no PUBLIC_BASE_URL)'
+        }`,
+    );
+    sender = new ResilientSmsSender(new XoxzoSmsSender(config, client), breaker, {
+      ...DEFAULT_RETRY_POLICY,
+      deadlineMs: sms.deadlineMs,
+    });
+  } else {
+    logger.log('SMS driver: console (SMS are written to the log, not sent)');
+    sender = new ConsoleSmsSender();
+  }
+  if (testNumbers.size === 0) return sender;
+  logger.warn(`${testNumbers.size} SMS test number(s) active: fixed PINs, no SMS sent to them`);
+  return new TestNumbersSmsSender(sender, testNumbers);
+}
+
+/**
+ * Delivers text messages. Exports `SmsSender` (the chain above), `SmsTestNumbers` (fixed PINs for test
+ * numbers), `SmsHealth` (circuit state and credit balance) and `XoxzoClient` (status and credit reads).
+ */
 @Module({
   imports: [HttpModule],
   providers: [
     {
-      provide: SmsSender,
+      provide: XoxzoClient,
       inject: [AppConfig, HttpService],
-      useFactory: (config: AppConfig, http: HttpService): SmsSender => {
-        new Logger('SmsModule').log(`SMS driver: ${config.sms.driver}`);
-        return config.sms.driver === 'xoxzo' ? new XoxzoSmsSender(config, http) : new ConsoleSmsSender();
+      useFactory: (config: AppConfig, http: HttpService) => new XoxzoClient(config, http),
+    },
+    {
+      provide: CircuitBreaker,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => {
+        const logger = new Logger('SmsCircuit');
+        const { threshold, cooldownSeconds } = config.sms.breaker;
+        return new CircuitBreaker({ threshold, cooldownMs: cooldownSeconds * 1000 }, Date.now, (state) =>
+          state === 'open'
+            ? logger.warn(`SMS provider circuit opened: failing fast for ${cooldownSeconds} s`)
+            : logger.log('SMS provider circuit closed'),
+        );
       },
     },
+    {
+      provide: SmsTestNumbers,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => new SmsTestNumbers(config.sms.testNumbers),
+    },
+    {
+      provide: SmsSender,
+      inject: [AppConfig, XoxzoClient, CircuitBreaker, SmsTestNumbers],
+      useFactory: createSmsSender,
+    },
+    {
+      provide: SmsHealth,
+      inject: [AppConfig, XoxzoClient, CircuitBreaker],
+      useFactory: (config: AppConfig, client: XoxzoClient, breaker: CircuitBreaker) =>
+        config.sms.driver === 'xoxzo'
+          ? new SmsHealth(config, client, breaker)
+          : new SmsHealth(config, null, null),
+    },
   ],
-  exports: [SmsSender],
+  exports: [SmsSender, SmsHealth, SmsTestNumbers, XoxzoClient],
 })
 export class SmsModule {}

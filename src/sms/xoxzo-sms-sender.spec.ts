@@ -1,3 +1,5 @@
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
@@ -248,6 +250,275 @@ describe(XoxzoSmsSender.name, () => {
       );
       expect(response.status).toBe(201);
       expect(await response.json()).toEqual([{ msgid: expect.any(String) }]);
+    });
+  });
+
+  describe('template mode', () => {
+    const OTP = { code: '123456', minutes: 5 };
+    const TEMPLATES = { XOXZO_TEMPLATE_IDS: 'en:tpl-en,ja:tpl-ja', XOXZO_TEMPLATE_ID: 'tpl-default' };
+
+    beforeAll(() => {
+      fake.templates.set('tpl-en', { body: 'Your code is {pin}, valid {minutes} min', status: 'APPROVED' });
+      fake.templates.set('tpl-ja', { body: '認証コード {pin}（{minutes}分）', status: 'APPROVED' });
+      fake.templates.set('tpl-default', { body: 'Code: {pin}', status: 'APPROVED' });
+      fake.templates.set('tpl-custom', { body: 'Your code is {code} ({ttl} min)', status: 'APPROVED' });
+      fake.templates.set('tpl-pending', { body: 'Your code is {pin}', status: 'PENDING' });
+    });
+
+    it('sends the template of the locale, as JSON with the PIN and minutes as variables', async () => {
+      const sent = await sender(TEMPLATES).send({ to: RECIPIENT, text: 'ignored', locale: 'ja', otp: OTP });
+      const sms = fake.sent.find((s) => s.msgid === sent.messageId)!;
+      expect(sms).toMatchObject({
+        templateId: 'tpl-ja',
+        variables: { pin: '123456', minutes: '5' },
+        recipient: RECIPIENT,
+        sender: 'XOXZO',
+        message: '認証コード 123456（5分）',
+      });
+      expect(Object.keys(sms.fields).sort()).toEqual(['recipient', 'sender']);
+    });
+
+    it.each([
+      ['en', 'tpl-en'],
+      ['ja-JP', 'tpl-ja'],
+      ['EN', 'tpl-en'],
+      ['fr', 'tpl-default'],
+      [undefined, 'tpl-default'],
+    ])('locale %p → template %s', async (locale, templateId) => {
+      const sent = await sender(TEMPLATES).send({ to: RECIPIENT, text: 'ignored', locale, otp: OTP });
+      expect(fake.sent.find((s) => s.msgid === sent.messageId)?.templateId).toBe(templateId);
+    });
+
+    it('uses the configured variable names', async () => {
+      const sent = await sender({
+        XOXZO_TEMPLATE_ID: 'tpl-custom',
+        XOXZO_TEMPLATE_PIN_VARIABLE: 'code',
+        XOXZO_TEMPLATE_MINUTES_VARIABLE: 'ttl',
+      }).send({ to: RECIPIENT, text: 'ignored', otp: { code: '654321', minutes: 10 } });
+      const sms = fake.sent.find((s) => s.msgid === sent.messageId)!;
+      expect(sms.variables).toEqual({ code: '654321', ttl: '10' });
+      expect(sms.message).toBe('Your code is 654321 (10 min)');
+    });
+
+    it('a locale without template and no default → freeform', async () => {
+      const text = 'Your verification code is 123456. It expires in 5 minutes.';
+      const sent = await sender({ XOXZO_TEMPLATE_IDS: 'ja:tpl-ja' }).send({
+        to: RECIPIENT,
+        text,
+        locale: 'en',
+        otp: OTP,
+      });
+      const sms = fake.sent.find((s) => s.msgid === sent.messageId)!;
+      expect(sms.templateId).toBeUndefined();
+      expect(sms.message).toBe(text);
+    });
+
+    it('no template configured → freeform, even with OTP values', async () => {
+      const sent = await sender().send({ to: RECIPIENT, text: 'plain', locale: 'ja', otp: OTP });
+      const sms = fake.sent.find((s) => s.msgid === sent.messageId)!;
+      expect(sms.templateId).toBeUndefined();
+      expect(Object.keys(sms.fields).sort()).toEqual(['message', 'recipient', 'sender']);
+    });
+
+    it('an SMS without OTP values → freeform, with a warning', async () => {
+      const sent = await sender(TEMPLATES).send({ to: RECIPIENT, text: 'no otp here', locale: 'en' });
+      expect(fake.sent.find((s) => s.msgid === sent.messageId)?.message).toBe('no otp here');
+      expect(logged.some((line) => /no OTP values/.test(line))).toBe(true);
+    });
+
+    it('a PENDING template → rejected_request (unavailable, 400), logged at error level', async () => {
+      const errors = jest.mocked(Logger.prototype.error);
+      const error = await deliveryError(
+        sender({ XOXZO_TEMPLATE_ID: 'tpl-pending' }).send({ to: RECIPIENT, text: 'x', otp: OTP }),
+      );
+      expect(error).toMatchObject({ reason: 'unavailable', kind: 'rejected_request', providerStatus: 400 });
+      expect(errors).toHaveBeenCalledWith(expect.stringContaining('Template is not approved'));
+    });
+
+    it('an unknown template → rejected_request (404)', async () => {
+      const error = await deliveryError(
+        sender({ XOXZO_TEMPLATE_ID: 'tpl-nope' }).send({ to: RECIPIENT, text: 'x', otp: OTP }),
+      );
+      expect(error).toMatchObject({ reason: 'unavailable', kind: 'rejected_request', providerStatus: 404 });
+    });
+
+    it('a rejected recipient is still recipient_rejected in template mode', async () => {
+      const error = await deliveryError(
+        sender(TEMPLATES).send({ to: '+8108012345678', text: 'x', otp: OTP }),
+      );
+      expect(error).toMatchObject({ reason: 'recipient_rejected', kind: 'recipient_rejected' });
+    });
+  });
+
+  describe('error kinds and alarms', () => {
+    it.each<[FakeFailure, string, 'error' | 'warn']>([
+      ['http401', 'credentials', 'error'],
+      ['http403', 'no_credit', 'error'],
+      ['http429', 'throttled', 'warn'],
+      ['http500', 'provider_error', 'warn'],
+      ['reset', 'transport', 'warn'],
+    ])('%s → kind %s, logged at %s level', async (failure, kind, level) => {
+      const error = jest.mocked(Logger.prototype.error);
+      const warn = jest.mocked(Logger.prototype.warn);
+      fake.failNext(failure);
+      const failed = await deliveryError(sender().send({ to: RECIPIENT, text: 'hello' }));
+      expect(failed.kind).toBe(kind);
+      expect(failed.reason).toBe('unavailable');
+      expect(failed.cause).toBeDefined();
+      expect((level === 'error' ? error : warn).mock.calls.length).toBeGreaterThan(0);
+      expect((level === 'error' ? warn : error).mock.calls.length).toBe(0);
+    });
+
+    it('429 carries the Retry-After', async () => {
+      fake.failNext('http429', 1, { retryAfter: 3 });
+      const error = await deliveryError(sender().send({ to: RECIPIENT, text: 'hello' }));
+      expect(error.retryAfterMs).toBe(3000);
+      expect(error.transient).toBe(true);
+    });
+
+    it('400 and 401 are not transient; 5xx and transport are', async () => {
+      fake.failNext('http401');
+      expect((await deliveryError(sender().send({ to: RECIPIENT, text: 'x' }))).transient).toBe(false);
+      fake.failNext('recipient400');
+      expect((await deliveryError(sender().send({ to: RECIPIENT, text: 'x' }))).transient).toBe(false);
+      fake.failNext('http503');
+      expect((await deliveryError(sender().send({ to: RECIPIENT, text: 'x' }))).transient).toBe(true);
+      fake.failNext('timeout');
+      expect((await deliveryError(sender().send({ to: RECIPIENT, text: 'x' }))).transient).toBe(true);
+    });
+  });
+
+  describe('delivery reports (callbackurl)', () => {
+    let receiver: Server;
+    let receiverUrl: string;
+    let reports: { path: string; type: string; body: string }[];
+
+    beforeAll(async () => {
+      receiver = createServer((req, res) => {
+        let body = '';
+        req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        req.on('end', () => {
+          reports.push({ path: req.url ?? '', type: req.headers['content-type'] ?? '', body });
+          res.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+      receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    });
+
+    afterAll(async () => {
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    });
+
+    beforeEach(() => {
+      reports = [];
+    });
+
+    it('freeform sends carry callbackurl = PUBLIC_BASE_URL + /sms/xoxzo/delivery-reports', async () => {
+      const sent = await sender({ PUBLIC_BASE_URL: 'https://auth.example.com/' }).send({
+        to: RECIPIENT,
+        text: 'hello',
+      });
+      const sms = fake.sent.find((s) => s.msgid === sent.messageId)!;
+      expect(sms.fields.callbackurl).toBe('https://auth.example.com/sms/xoxzo/delivery-reports');
+    });
+
+    it('template sends carry it too', async () => {
+      fake.templates.set('tpl-cb', { body: 'Your code is {pin}', status: 'APPROVED' });
+      const sent = await sender({
+        PUBLIC_BASE_URL: 'https://auth.example.com',
+        XOXZO_TEMPLATE_ID: 'tpl-cb',
+      }).send({ to: RECIPIENT, text: 'x', otp: { code: '123456', minutes: 5 } });
+      const sms = fake.sent.find((s) => s.msgid === sent.messageId)!;
+      expect(sms.templateId).toBe('tpl-cb');
+      expect(sms.fields.callbackurl).toBe('https://auth.example.com/sms/xoxzo/delivery-reports');
+    });
+
+    it('no PUBLIC_BASE_URL → no callbackurl', async () => {
+      const sent = await sender().send({ to: RECIPIENT, text: 'hello' });
+      expect(fake.sent.find((s) => s.msgid === sent.messageId)?.fields).not.toHaveProperty('callbackurl');
+    });
+
+    it('the fake reports delivery to that URL, form-encoded, with msgid and status', async () => {
+      const sent = await sender({ PUBLIC_BASE_URL: receiverUrl }).send({ to: RECIPIENT, text: 'hello' });
+      fake.setStatus(sent.messageId!, 'FAILED');
+      await expect(fake.deliveryReport(sent.messageId!)).resolves.toBe(204);
+      expect(reports).toHaveLength(1);
+      expect(reports[0].path).toBe('/sms/xoxzo/delivery-reports');
+      expect(reports[0].type).toMatch(/^application\/x-www-form-urlencoded/);
+      expect(Object.fromEntries(new URLSearchParams(reports[0].body))).toEqual({
+        msgid: sent.messageId,
+        status: 'FAILED',
+      });
+    });
+  });
+
+  describe('the fake template endpoint is as strict as the documented API', () => {
+    const json = (body: unknown) => JSON.stringify(body);
+    const JSON_TYPE = { 'Content-Type': 'application/json' };
+    const good = { sender: 'XOXZO', recipient: RECIPIENT, variables: { pin: '123456' } };
+
+    beforeAll(() => {
+      fake.templates.set('strict', { body: 'Your code is {pin}', status: 'APPROVED' });
+      fake.templates.set('strict-pending', { body: 'Your code is {pin}', status: 'PENDING' });
+    });
+
+    it('accepts a JSON send and records the rendering, template and variables', async () => {
+      const response = await post('/sms/templates/strict/messages/', json(good), JSON_TYPE);
+      expect(response.status).toBe(201);
+      const [{ msgid }] = (await response.json()) as [{ msgid: string }];
+      expect(fake.sent.find((s) => s.msgid === msgid)).toMatchObject({
+        message: 'Your code is 123456',
+        templateId: 'strict',
+        variables: { pin: '123456' },
+      });
+    });
+
+    it('415s a form-encoded body', async () => {
+      const response = await post(
+        '/sms/templates/strict/messages/',
+        new URLSearchParams({ recipient: RECIPIENT, sender: 'XOXZO' }).toString(),
+      );
+      expect(response.status).toBe(415);
+    });
+
+    it('404s without the trailing slash, and an unknown template', async () => {
+      expect((await post('/sms/templates/strict/messages', json(good), JSON_TYPE)).status).toBe(404);
+      expect((await post('/sms/templates/nope/messages/', json(good), JSON_TYPE)).status).toBe(404);
+    });
+
+    it('401s without the right Basic auth', async () => {
+      const response = await post('/sms/templates/strict/messages/', json(good), {
+        ...JSON_TYPE,
+        Authorization: 'Basic ' + Buffer.from(`${FAKE_SID}:wrong`).toString('base64'),
+      });
+      expect(response.status).toBe(401);
+    });
+
+    it('400s a PENDING template', async () => {
+      const response = await post('/sms/templates/strict-pending/messages/', json(good), JSON_TYPE);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ non_field_errors: ['Template is not approved'] });
+    });
+
+    it('400s a missing variable', async () => {
+      const response = await post(
+        '/sms/templates/strict/messages/',
+        json({ ...good, variables: { code: '123456' } }),
+        JSON_TYPE,
+      );
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ variables: [expect.stringContaining('pin')] });
+    });
+
+    it('400s a bad recipient and a bad sender under their keys', async () => {
+      const response = await post(
+        '/sms/templates/strict/messages/',
+        json({ ...good, recipient: '+8108012345678', sender: 'ABCDEFGHIJK' }),
+        JSON_TYPE,
+      );
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ recipient: expect.any(Array), sender: expect.any(Array) });
     });
   });
 });

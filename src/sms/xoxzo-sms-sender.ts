@@ -1,88 +1,115 @@
 import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger } from '@nestjs/common';
-import { AxiosError, AxiosResponse } from 'axios';
-import { firstValueFrom } from 'rxjs';
 import { AppConfig } from '../config/app-config.js';
-import { OutgoingSms, SentSms, SmsDeliveryError, SmsSender } from './sms-sender.js';
+import { OutgoingSms, SendOptions, SentSms, SmsDeliveryError, SmsSender } from './sms-sender.js';
+import { XoxzoClient, XoxzoError } from './xoxzo-client.js';
 
-type XoxzoErrorBody = Record<string, unknown> | undefined;
+/** The path Xoxzo is asked to POST delivery reports to, under `PUBLIC_BASE_URL`. */
+export const XOXZO_DELIVERY_REPORTS_PATH = '/sms/xoxzo/delivery-reports';
 
 /**
- * Freeform SMS through Xoxzo: `POST {XOXZO_API_URL}/sms/messages/` (trailing slash), HTTP Basic auth
- * (SID:token), form-encoded `recipient`, `sender`, `message`. `201 [{"msgid"}]` is success; anything else,
- * a timeout or a transport error is an `SmsDeliveryError`.
+ * One attempt at sending an SMS through Xoxzo (retries, the deadline and the circuit breaker are
+ * `ResilientSmsSender`'s job).
+ *
+ * - Template mode when a template id is configured for the SMS's locale (`XOXZO_TEMPLATE_IDS`, e.g.
+ *   `en:12,ja:13`) or as the default (`XOXZO_TEMPLATE_ID`), and the SMS carries its `otp`:
+ *   `POST /sms/templates/<id>/messages/` with the PIN and the minutes as the configured variables.
+ * - Freeform otherwise: `POST /sms/messages/` with the text.
+ * - With `PUBLIC_BASE_URL`, every send asks for delivery reports at `<it>/sms/xoxzo/delivery-reports`.
+ *
+ * Failures reject with `SmsDeliveryError` (`kind` + the coarse `reason` Auth uses). Credentials (401) and
+ * credit (403) problems are logged at error level, as configuration alarms; outages at warn.
  */
 @Injectable()
 export class XoxzoSmsSender extends SmsSender {
   private readonly logger = new Logger(XoxzoSmsSender.name);
-  private readonly xoxzo: AppConfig['sms']['xoxzo'];
+  private readonly templates: AppConfig['sms']['xoxzo']['templates'];
+  private readonly callbackurl: string | undefined;
+  private readonly client: XoxzoClient;
 
-  constructor(
-    config: AppConfig,
-    private readonly http: HttpService,
-  ) {
+  constructor(config: AppConfig, http: HttpService | XoxzoClient) {
     super();
-    this.xoxzo = config.sms.xoxzo;
+    this.templates = config.sms.xoxzo.templates;
+    this.callbackurl =
+      config.sms.publicBaseUrl && `${config.sms.publicBaseUrl}${XOXZO_DELIVERY_REPORTS_PATH}`;
+    this.client = http instanceof XoxzoClient ? http : new XoxzoClient(config, http);
   }
 
-  async send(sms: OutgoingSms): Promise<SentSms> {
-    const form = new URLSearchParams({ recipient: sms.to, sender: this.xoxzo.sender, message: sms.text });
-    let response: AxiosResponse<unknown>;
+  async send(sms: OutgoingSms, options: SendOptions = {}): Promise<SentSms> {
+    const templateId = this.templateFor(sms.locale);
     try {
-      response = await firstValueFrom(
-        this.http.post<unknown>(`${this.xoxzo.apiUrl}/sms/messages/`, form.toString(), {
-          auth: { username: this.xoxzo.sid ?? '', password: this.xoxzo.authToken ?? '' },
-          headers: {
-            'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8',
-            Accept: 'application/json',
+      if (templateId && sms.otp) {
+        const { pinVariable, minutesVariable } = this.templates;
+        const messageId = await this.client.sendTemplate(
+          templateId,
+          {
+            recipient: sms.to,
+            variables: { [pinVariable]: sms.otp.code, [minutesVariable]: String(sms.otp.minutes) },
+            callbackurl: this.callbackurl,
           },
-          timeout: this.xoxzo.timeoutMs,
-          signal: AbortSignal.timeout(this.xoxzo.timeoutMs),
-          maxContentLength: 64 * 1024,
-          maxRedirects: 0,
-          validateStatus: () => true,
-        }),
+          options,
+        );
+        return this.accepted(messageId);
+      }
+      if (templateId) {
+        this.logger.warn(`A template is configured but this SMS carries no OTP values: sent freeform`);
+      }
+      const messageId = await this.client.sendFreeform(
+        { recipient: sms.to, message: sms.text, callbackurl: this.callbackurl },
+        options,
       );
+      return this.accepted(messageId);
     } catch (error) {
-      const detail = error instanceof AxiosError ? (error.code ?? error.message) : String(error);
-      this.logger.warn(`Xoxzo unreachable: ${detail}`);
-      throw new SmsDeliveryError('unavailable', `Xoxzo unreachable: ${detail}`);
+      throw this.failure(error, templateId && sms.otp ? templateId : undefined);
     }
-    return this.interpret(response);
   }
 
-  private interpret(response: AxiosResponse<unknown>): SentSms {
-    const { status } = response;
-    if (status === 200 || status === 201) {
-      const messageId = extractMsgid(response.data);
-      if (!messageId) this.logger.warn(`Xoxzo accepted the SMS (${status}) but returned no msgid`);
-      return { messageId };
-    }
-    const body = (typeof response.data === 'object' ? response.data : undefined) as XoxzoErrorBody;
-    if (status === 400 && body && 'recipient' in body) {
-      throw new SmsDeliveryError('recipient_rejected', 'Xoxzo rejected the recipient number', status);
-    }
-    // Configuration alarms are logged at error level: they will not fix themselves.
-    if (status === 400) this.logger.error(`Xoxzo rejected the request (400): ${describe(body)}`);
-    else if (status === 401)
-      this.logger.error('Xoxzo rejected the credentials (401): check XOXZO_API_SID/XOXZO_API_AUTH_TOKEN');
-    else if (status === 403)
-      this.logger.error(`Xoxzo refused the send (403, out of credit?): ${describe(body)}`);
-    else this.logger.warn(`Xoxzo answered ${status}`);
-    throw new SmsDeliveryError('unavailable', `Xoxzo answered ${status}`, status);
+  /** The template for a locale (`ja-JP` → `ja`), else the default one; undefined = freeform. */
+  private templateFor(locale: string | undefined): string | undefined {
+    const { byLocale } = this.templates;
+    const wanted = locale?.trim().toLowerCase();
+    const id = wanted ? (byLocale[wanted] ?? byLocale[wanted.split(/[-_]/)[0]]) : undefined;
+    return id ?? this.templates.default;
   }
-}
 
-function extractMsgid(data: unknown): string | null {
-  const first: unknown = Array.isArray(data) ? data[0] : data;
-  if (typeof first === 'object' && first !== null && 'msgid' in first) {
-    const { msgid } = first;
-    if (typeof msgid === 'string' && /^[A-Za-z0-9]{1,64}$/.test(msgid)) return msgid;
+  private accepted(messageId: string | null): SentSms {
+    if (!messageId) this.logger.warn('Xoxzo accepted the SMS but returned no msgid');
+    return { messageId };
   }
-  return null;
+
+  private failure(error: unknown, templateId: string | undefined): SmsDeliveryError {
+    if (!(error instanceof XoxzoError)) {
+      this.logger.error(`Unexpected error sending through Xoxzo: ${String(error)}`);
+      return SmsDeliveryError.of('provider_error', 'Unexpected error sending through Xoxzo', undefined, {
+        cause: error,
+      });
+    }
+    const { kind, status, body } = error;
+    const details = { cause: error, retryAfterMs: error.retryAfterMs };
+    const via = templateId ? ` (template ${templateId})` : '';
+    switch (kind) {
+      case 'recipient_rejected':
+        return SmsDeliveryError.of(kind, 'Xoxzo rejected the recipient number', status, details);
+      case 'credentials':
+        this.logger.error(
+          `Xoxzo rejected the credentials (${status ?? 'not set'}): check XOXZO_API_SID/XOXZO_API_AUTH_TOKEN`,
+        );
+        break;
+      case 'no_credit':
+        this.logger.error(`Xoxzo refused the send (403, out of credit?): ${describe(body)}`);
+        break;
+      case 'rejected_request':
+        // Bad sender ID, message too long, unknown or unapproved template, wrong API URL: will not fix itself.
+        this.logger.error(`Xoxzo rejected the request${via} (${status}): ${describe(body)}`);
+        break;
+      default:
+        this.logger.warn(`${error.message}${via}`);
+    }
+    return SmsDeliveryError.of(kind, error.message, status, details);
+  }
 }
 
 /** Xoxzo's error bodies name fields and reasons, never our secrets; cap their length anyway. */
-function describe(body: XoxzoErrorBody): string {
+function describe(body: Record<string, unknown> | undefined): string {
   return body ? JSON.stringify(body).slice(0, 300) : '(no JSON body)';
 }

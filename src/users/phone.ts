@@ -22,3 +22,8 @@ export function maskPhone(e164: string): string {
   const visible = Math.min(4, Math.max(0, rest.length - 2));
   return prefix + '*'.repeat(rest.length - visible) + rest.slice(rest.length - visible);
 }
+
+/** ISO 3166-1 alpha-2 country of an E.164 number (`JP`), if the number is tied to one country. */
+export function countryOf(e164: string): string | undefined {
+  return parsePhoneNumberFromString(e164, metadata)?.country;
+}

@@ -27,9 +27,10 @@ export class UsersService {
   }
 
   /** @throws UniqueViolation when the email is taken (also under a concurrent insert). */
-  async create(data: Pick<User, 'email' | 'passwordHash' | 'phone'>, manager?: EntityManager): Promise<User> {
-    const repo = manager ? manager.getRepository(User) : this.users;
-    return repo.save(repo.create({ id: randomUUID(), ...data, phoneVerifiedAt: null })).catch(rethrowUnique);
+  async create(data: Pick<User, 'email' | 'passwordHash' | 'phone'>): Promise<User> {
+    return this.users
+      .save(this.users.create({ id: randomUUID(), ...data, phoneVerifiedAt: null }))
+      .catch(rethrowUnique);
   }
 
   /** True when another account has already verified this phone number. */
@@ -45,6 +46,11 @@ export class UsersService {
       ...(exceptUserId ? { id: Not(exceptUserId) } : {}),
     };
     return repo.existsBy(where);
+  }
+
+  /** Undoes a registration whose first PIN could not be sent (only while nothing was verified). */
+  async deleteUnverified(id: string): Promise<void> {
+    await this.users.delete({ id, phoneVerifiedAt: IsNull() });
   }
 
   /**

@@ -8,9 +8,26 @@ export interface FakeSms {
   recipient: string;
   sender: string;
   message: string;
-  /** Every form field as sent (`callbackurl`, `tags`, ...). */
+  /** Every form field as sent (`callbackurl`, `tags`, ...); for a template send, its top-level strings. */
   fields: Record<string, string>;
   at: Date;
+  /** Set for a template send: the template used and the variables supplied (the message is the rendering). */
+  templateId?: string;
+  variables?: Record<string, string>;
+}
+
+/** A template as registered in the Xoxzo dashboard: `{name}` placeholders; only APPROVED ones send. */
+export interface FakeTemplate {
+  body: string;
+  status: 'APPROVED' | 'PENDING';
+}
+
+/** Tuning of an injected failure. */
+export interface FakeFailureOptions {
+  /** `http429`: the `Retry-After` header in seconds (default 1; null = no header). */
+  retryAfter?: number | null;
+  /** `slow`: how long to wait before answering normally (default 1000 ms). */
+  delayMs?: number;
 }
 
 /** How the next request(s) fail, as the real API or the network can. */
@@ -24,7 +41,9 @@ export type FakeFailure =
   /** Accept the connection and never answer. */
   | 'timeout'
   /** Destroy the socket without an answer. */
-  | 'reset';
+  | 'reset'
+  /** Answer normally, but only after `delayMs` (the SMS is sent even if the client gave up). */
+  | 'slow';
 
 export const FAKE_SID = 'ACfake0123456789';
 export const FAKE_TOKEN = 'fake-auth-token-abcdef';
@@ -34,14 +53,23 @@ export const FAKE_TOKEN = 'fake-auth-token-abcdef';
  * (shared/reference/xoxzo-sms-api.md): Basic auth, trailing slashes, form encoding for freeform sends,
  * E.164 recipients without a kept trunk 0, sender ID rules, the 660-character message limit, a JSON array
  * `[{"msgid"}]` with 201 on success, DRF-style error bodies. It listens on 127.0.0.1 only.
+ *
+ * Template sends (`POST /sms/templates/<id>/messages/`) take JSON only, need a registered (`templates`) and
+ * APPROVED template, and every `{placeholder}` of its body in `variables`. `setStatus()` changes what
+ * `GET /sms/messages/<msgid>/` reports; `deliveryReport()` plays Xoxzo calling a message's `callbackurl`.
  */
 export class FakeXoxzo {
   readonly sent: FakeSms[] = [];
   /** Every request that reached the fake, accepted or not. */
   requests = 0;
   credits = 1000;
-  private failures: FakeFailure[] = [];
-  private persistentFailure: FakeFailure | undefined;
+  /** Templates by id; register them before sending with them. */
+  readonly templates = new Map<string, FakeTemplate>();
+  /** Method and path of every request, in order (e.g. to count `GET /you/credits/`). */
+  readonly calls: { method: string; path: string }[] = [];
+  private failures: { failure: FakeFailure; options: FakeFailureOptions }[] = [];
+  private persistentFailure: { failure: FakeFailure; options: FakeFailureOptions } | undefined;
+  private readonly statuses = new Map<string, string>();
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
 
@@ -72,13 +100,13 @@ export class FakeXoxzo {
   }
 
   /** The next `times` requests fail this way, then the fake behaves again. */
-  failNext(failure: FakeFailure, times = 1): void {
-    this.failures.push(...Array<FakeFailure>(times).fill(failure));
+  failNext(failure: FakeFailure, times = 1, options: FakeFailureOptions = {}): void {
+    for (let i = 0; i < times; i += 1) this.failures.push({ failure, options });
   }
 
   /** Every request fails this way until `recover()`. */
-  failAlways(failure: FakeFailure): void {
-    this.persistentFailure = failure;
+  failAlways(failure: FakeFailure, options: FakeFailureOptions = {}): void {
+    this.persistentFailure = { failure, options };
   }
 
   recover(): void {
@@ -90,23 +118,54 @@ export class FakeXoxzo {
     return this.sent.filter((sms) => sms.recipient === recipient);
   }
 
-  /** The PIN in the latest SMS to this number. */
+  /** The PIN in the latest SMS to this number (English or Japanese text, or the WebOTP line). */
   lastPinFor(recipient: string): string {
     const last = this.messagesTo(recipient).at(-1);
-    const pin = last && /code is (\d{4,8})\b/.exec(last.message)?.[1];
+    const pin =
+      last &&
+      [/code is (\d{4,8})\b/, /(?:認証コード|認証番号)[:：]?\s*(\d{4,8})/, /#(\d{4,8})\s*$/]
+        .map((pattern) => pattern.exec(last.message)?.[1])
+        .find(Boolean);
     if (!pin) throw new Error(`No PIN has been sent to ${recipient}`);
     return pin;
   }
 
+  /** What `GET /sms/messages/<msgid>/` reports from now on (`QUEUED`, `DELIVERED`, `FAILED`, ...). */
+  setStatus(msgid: string, status: string): void {
+    if (!this.sent.some((sms) => sms.msgid === msgid)) throw new Error(`No SMS ${msgid} was sent`);
+    this.statuses.set(msgid, status);
+  }
+
+  /**
+   * Plays Xoxzo reporting delivery: POSTs form-encoded `msgid` and `status` (the current one, or `status`)
+   * to the `callbackurl` the message was sent with. Resolves to the HTTP status the callback answered.
+   */
+  async deliveryReport(msgid: string, status?: string): Promise<number> {
+    const sms = this.sent.find((s) => s.msgid === msgid);
+    if (!sms) throw new Error(`No SMS ${msgid} was sent`);
+    const callbackurl = sms.fields.callbackurl;
+    if (!callbackurl) throw new Error(`SMS ${msgid} was sent without a callbackurl`);
+    if (status) this.statuses.set(msgid, status);
+    const response = await fetch(callbackurl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ msgid, status: this.statusOf(msgid) }).toString(),
+    });
+    await response.arrayBuffer();
+    return response.status;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.requests += 1;
+    this.calls.push({ method: req.method ?? '', path: new URL(req.url ?? '/', 'http://fake').pathname });
     const body = await readBody(req);
-    const failure = this.failures.shift() ?? this.persistentFailure;
+    const { failure, options } = this.failures.shift() ?? this.persistentFailure ?? { options: {} };
     if (failure === 'timeout') return; // hold the socket open; close() destroys it
     if (failure === 'reset') {
       req.socket.destroy();
       return;
     }
+    if (failure === 'slow') await delay(options.delayMs ?? 1000);
     if (!this.authorised(req.headers.authorization)) return json(res, 401, { detail: 'Invalid sid/token' });
     switch (failure) {
       case 'http500':
@@ -115,9 +174,13 @@ export class FakeXoxzo {
       case 'http503':
         res.writeHead(503, { 'content-type': 'text/plain' }).end('Service Unavailable');
         return;
-      case 'http429':
-        res.setHeader('Retry-After', '1');
-        return json(res, 429, { detail: 'Request was throttled. Expected available in 1 second.' });
+      case 'http429': {
+        const retryAfter = options.retryAfter === undefined ? 1 : options.retryAfter;
+        if (retryAfter !== null) res.setHeader('Retry-After', String(retryAfter));
+        return json(res, 429, {
+          detail: `Request was throttled. Expected available in ${retryAfter ?? 1} second${retryAfter === 1 ? '' : 's'}.`,
+        });
+      }
       case 'http401':
         return json(res, 401, { detail: 'Invalid sid/token' });
       case 'http403':
@@ -129,6 +192,10 @@ export class FakeXoxzo {
     const url = new URL(req.url ?? '/', 'http://fake');
     if (!url.pathname.endsWith('/')) return json(res, 404, { detail: 'Not found.' });
     if (req.method === 'POST' && url.pathname === '/sms/messages/') return this.sendSms(req, body, res);
+    const template = /^\/sms\/templates\/([^/]+)\/messages\/$/.exec(url.pathname);
+    if (req.method === 'POST' && template) {
+      return this.sendTemplate(decodeURIComponent(template[1]), req, body, res);
+    }
     if (req.method === 'GET' && url.pathname === '/you/credits/')
       return json(res, 200, { credits: this.credits });
     const status = /^\/sms\/messages\/([A-Za-z0-9]+)\/$/.exec(url.pathname);
@@ -142,25 +209,81 @@ export class FakeXoxzo {
       return json(res, 415, { detail: `Unsupported media type "${type}" in request.` });
     }
     const fields = Object.fromEntries(new URLSearchParams(body));
-    const errors: Record<string, string[]> = {};
-    for (const name of ['recipient', 'sender', 'message']) {
-      if (!fields[name]) errors[name] = ['This field is required.'];
-    }
+    const errors = checkAddressing(fields);
     const { recipient = '', sender = '', message = '' } = fields;
-    if (recipient && !isE164(recipient)) errors.recipient = ['Invalid recipient'];
-    if (sender && !/^(?:[A-Za-z0-9]{1,10}|[0-9]{1,15})$/.test(sender)) errors.sender = ['Invalid sender'];
+    if (!message) errors.message = ['This field is required.'];
     if (message && [...message].length > 660) errors.message = ['Message too long'];
     if (Object.keys(errors).length) return json(res, 400, errors);
-    if (this.credits <= 0) return json(res, 403, { non_field_errors: ['Not enough credits, required: 20'] });
+    this.accept(res, { recipient, sender, message, fields });
+  }
 
+  private sendTemplate(templateId: string, req: IncomingMessage, body: string, res: ServerResponse): void {
+    const template = this.templates.get(templateId);
+    if (!template) return json(res, 404, { detail: 'Not found.' });
+    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/json') {
+      return json(res, 415, { detail: `Unsupported media type "${type}" in request.` });
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return json(res, 400, { detail: 'JSON parse error' });
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      return json(res, 400, { non_field_errors: ['Invalid data. Expected a dictionary.'] });
+    }
+    const data = parsed as Record<string, unknown>;
+    const fields = Object.fromEntries(
+      Object.entries(data).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+    );
+    const errors = checkAddressing(fields);
+    const variables = data.variables ?? {};
+    if (
+      typeof variables !== 'object' ||
+      variables === null ||
+      Array.isArray(variables) ||
+      Object.values(variables).some((v) => typeof v !== 'string')
+    ) {
+      errors.variables = ['Must be an object of strings.'];
+    }
+    if (Object.keys(errors).length) return json(res, 400, errors);
+    if (template.status !== 'APPROVED') {
+      return json(res, 400, { non_field_errors: ['Template is not approved'] });
+    }
+    const supplied = variables as Record<string, string>;
+    const missing = [...template.body.matchAll(/\{(\w+)\}/g)]
+      .map((m) => m[1])
+      .filter((name) => !(name in supplied));
+    if (missing.length) {
+      return json(res, 400, { variables: [...new Set(missing)].map((name) => `Missing variable: ${name}`) });
+    }
+    const message = template.body.replace(/\{(\w+)\}/g, (_, name: string) => supplied[name]);
+    if ([...message].length > 660) return json(res, 400, { message: ['Message too long'] });
+    this.accept(res, {
+      recipient: fields.recipient,
+      sender: fields.sender,
+      message,
+      fields,
+      templateId,
+      variables: { ...supplied },
+    });
+  }
+
+  private accept(res: ServerResponse, sms: Omit<FakeSms, 'msgid' | 'at'>): void {
+    if (this.credits <= 0) return json(res, 403, { non_field_errors: ['Not enough credits, required: 20'] });
     const msgid = randomBytes(24)
       .toString('base64')
       .replace(/[^A-Za-z0-9]/g, '')
       .slice(0, 32)
       .padEnd(32, 'x');
-    this.sent.push({ msgid, recipient, sender, message, fields, at: new Date() });
+    this.sent.push({ msgid, ...sms, at: new Date() });
     this.credits -= 1;
     json(res, 201, [{ msgid }]);
+  }
+
+  private statusOf(msgid: string): string {
+    return this.statuses.get(msgid) ?? 'DELIVERED';
   }
 
   private messageStatus(msgid: string, res: ServerResponse): void {
@@ -168,7 +291,7 @@ export class FakeXoxzo {
     if (!sms) return json(res, 404, { detail: 'Not found.' });
     json(res, 200, {
       msgid,
-      status: 'DELIVERED',
+      status: this.statusOf(msgid),
       sent_time: sms.at.toISOString().replace('T', ' ').slice(0, 19),
       cost: 1.0,
       sender: sms.sender,
@@ -182,6 +305,21 @@ export class FakeXoxzo {
     const match = /^Basic (.+)$/.exec(header ?? '');
     return !!match && Buffer.from(match[1], 'base64').toString('utf8') === `${this.sid}:${this.token}`;
   }
+}
+
+/** DRF-style errors for the `recipient` and `sender` fields both send endpoints take. */
+function checkAddressing(fields: Record<string, string>): Record<string, string[]> {
+  const errors: Record<string, string[]> = {};
+  const { recipient = '', sender = '' } = fields;
+  if (!recipient) errors.recipient = ['This field is required.'];
+  else if (!isE164(recipient)) errors.recipient = ['Invalid recipient'];
+  if (!sender) errors.sender = ['This field is required.'];
+  else if (!/^(?:[A-Za-z0-9]{1,10}|[0-9]{1,15})$/.test(sender)) errors.sender = ['Invalid sender'];
+  return errors;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** `+` country code and subscriber number, 8-15 digits, no trunk 0 kept after Japan's +81. */

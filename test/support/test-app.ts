@@ -5,6 +5,18 @@ import { createApp } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config/app-config.js';
 import { FAKE_SID, FAKE_TOKEN, FakeXoxzo } from '../fakes/fake-xoxzo.server.js';
 
+export const LIMITS_OFF: Record<string, string> = {
+  SMS_LIMIT_PER_PHONE_HOUR: '0',
+  SMS_LIMIT_PER_PHONE_DAY: '0',
+  SMS_LIMIT_PER_ACCOUNT_HOUR: '0',
+  SMS_LIMIT_PER_IP_HOUR: '0',
+  SMS_LIMIT_GLOBAL_PER_MINUTE: '0',
+  LOGIN_LIMIT_PER_IP_15MIN: '0',
+  LOGIN_FREE_FAILURES: '100',
+  LOGIN_LOCKOUT_THRESHOLD: '0',
+  PIN_CHECKS_PER_ACCOUNT_15MIN: '0',
+};
+
 export const TEST_JWT_SECRET = 'e2e-jwt-secret-0123456789abcdef0123456789abcdef';
 
 export interface HttpResult<T = any> {
@@ -50,10 +62,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     XOXZO_API_SID: FAKE_SID,
     XOXZO_API_AUTH_TOKEN: FAKE_TOKEN,
     XOXZO_API_URL: xoxzo.url,
-    XOXZO_TIMEOUT_MS: '1000',
+    XOXZO_TIMEOUT_MS: '500',
+    SMS_DEADLINE_MS: '1500',
+    // Abuse limits are off unless a test turns one on (test/abuse.e2e-spec.ts), so that other tests can log
+    // in as often as they need.
+    ...LIMITS_OFF,
     ...options.env,
   });
-  const app = await createApp(config, databaseUrl, false);
+  // E2E_LOG=1 npm test … shows the app's log (errors behind a 500, the console SMS driver).
+  const app = await createApp(config, databaseUrl, process.env.E2E_LOG ? undefined : false);
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();
   const db = new pg.Client({ connectionString: databaseUrl });

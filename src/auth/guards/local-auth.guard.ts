@@ -1,36 +1,40 @@
-import { ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
-import { AuthGuard } from '@nestjs/passport';
-import type { FastifyRequest } from 'fastify';
-import { ApiException } from '../../common/api.exception.js';
-import { ErrorCode } from '../../common/error-codes.js';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import passport from 'passport';
 import { createValidationPipe } from '../../common/validation.js';
+import type { User } from '../../users/user.entity.js';
+import { invalidCredentials } from '../auth-errors.js';
 import { LoginDto } from '../dto/login.dto.js';
+import { LocalStrategy } from '../strategies/local.strategy.js';
 
 /**
  * passport-local for `POST /auth/login`. Guards run before pipes, so the body is validated (and normalised)
- * here first: a malformed body is a 400, not a failed login.
+ * here first: a malformed body is a 400, not a failed login. The strategy is this application's own
+ * instance, not one looked up by name in passport's process-wide registry, so several app instances in one
+ * process (tests, workers) never use each other's strategy.
  */
 @Injectable()
-export class LocalAuthGuard extends AuthGuard('local') {
+export class LocalAuthGuard implements CanActivate {
   private readonly validation = createValidationPipe();
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+  constructor(private readonly strategy: LocalStrategy) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest & { user?: User }>();
     request.body = await this.validation.transform(request.body, { type: 'body', metatype: LoginDto });
-    return (await super.canActivate(context)) as boolean;
-  }
-
-  override handleRequest<TUser>(error: unknown, user: TUser | false): TUser {
-    if (error instanceof Error) throw error;
+    const user = await new Promise<User | false>((resolve, reject) => {
+      // The strategy's own errors are ApiExceptions (429, INVALID_CREDENTIALS); anything else is a bug.
+      const fail = (error: unknown) => reject(error instanceof Error ? error : new Error('passport failed'));
+      const authenticate = passport.authenticate(
+        this.strategy,
+        { session: false },
+        (error: unknown, found: User | false) => (error ? fail(error) : resolve(found)),
+      ) as (req: unknown, res: unknown, next: (error?: unknown) => void) => void;
+      authenticate(request, http.getResponse<FastifyReply>(), fail);
+    });
     if (!user) throw invalidCredentials();
-    return user;
+    request.user = user;
+    return true;
   }
-}
-
-export function invalidCredentials(): ApiException {
-  return new ApiException(
-    HttpStatus.UNAUTHORIZED,
-    ErrorCode.INVALID_CREDENTIALS,
-    'Email or password is incorrect',
-  );
 }

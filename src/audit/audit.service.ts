@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import type { ClientContext } from '../common/client-context.js';
+import { AuthEvent, AuthEventType } from './auth-event.entity.js';
+
+/** Writes the audit trail. A failure to write is logged, never turned into a failed login. */
+@Injectable()
+export class AuditService {
+  private readonly logger = new Logger(AuditService.name);
+
+  constructor(@InjectRepository(AuthEvent) private readonly events: Repository<AuthEvent>) {}
+
+  async record(
+    type: AuthEventType,
+    client: ClientContext,
+    userId: string | null,
+    details: AuthEvent['details'] = null,
+  ): Promise<void> {
+    try {
+      await this.events.insert({
+        id: randomUUID(),
+        type,
+        userId,
+        ip: client.ip.slice(0, 45),
+        userAgent: client.userAgent?.slice(0, 256) ?? null,
+        details,
+      });
+    } catch (error) {
+      this.logger.error(`Could not record ${type} event: ${String(error)}`);
+    }
+  }
+
+  /** The newest events of one user, newest first. */
+  recent(userId: string, limit: number): Promise<AuthEvent[]> {
+    return this.events.find({ where: { userId }, order: { createdAt: 'DESC' }, take: limit });
+  }
+}

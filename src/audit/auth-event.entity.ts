@@ -1,0 +1,44 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+
+export const AUTH_EVENT_TYPES = [
+  'registered',
+  'login_succeeded',
+  'login_failed',
+  'pin_sent',
+  'pin_send_failed',
+  'pin_verified',
+  'pin_rejected',
+  'attempt_closed',
+  'refresh_reused',
+  'logout',
+  'rate_limited',
+] as const;
+export type AuthEventType = (typeof AUTH_EVENT_TYPES)[number];
+
+/** The audit trail: who did what, from where. Never a secret (no PIN, password or token). */
+@Entity({ name: 'auth_events' })
+@Index('IDX_auth_events_user_id_created_at', ['userId', 'createdAt'])
+export class AuthEvent {
+  @PrimaryColumn('uuid')
+  id: string;
+
+  /** Null when the caller is not known (e.g. a failed login for an unknown email). */
+  @Column({ name: 'user_id', type: 'uuid', nullable: true })
+  userId: string | null;
+
+  @Column({ type: 'varchar', length: 32 })
+  type: AuthEventType;
+
+  @Column({ type: 'varchar', length: 45 })
+  ip: string;
+
+  @Column({ name: 'user_agent', type: 'varchar', length: 256, nullable: true })
+  userAgent: string | null;
+
+  /** Small, non-secret facts: `{ reason: 'locked' }`, `{ limit: 'sms' }`. */
+  @Column({ type: 'jsonb', nullable: true })
+  details: Record<string, string | number> | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}

@@ -1,0 +1,69 @@
+/**
+ * The PIN SMS text, per language. Pure functions: Auth renders the text, the SMS module only delivers it.
+ *
+ * Every text fits one SMS segment in the worst case (8-digit PIN, 10 minutes, a 40-character WebOTP domain):
+ * see pin-message.spec.ts. Where the full wording would not fit with a long domain, a compact one is used.
+ */
+
+/** Languages with their own PIN text; anything else gets English. */
+export const PIN_SMS_LOCALES = ['en', 'ja'] as const;
+export type PinSmsLocale = (typeof PIN_SMS_LOCALES)[number];
+
+export interface PinSmsInput {
+  pin: string;
+  /** How long the PIN stays valid, in whole minutes. */
+  minutes: number;
+  /** `en`, `ja`, `ja-JP`, ... (unknown or absent → `en`). */
+  locale?: string;
+  /** `APP_ORIGIN_DOMAIN`: adds the WebOTP line `@<domain> #<pin>` so browsers can offer to fill the PIN in. */
+  originDomain?: string;
+}
+
+interface PinTexts {
+  full: (pin: string, minutes: number) => string;
+  /** Shorter wording, for when the full one plus the WebOTP line would take two segments. */
+  compact: (pin: string, minutes: number) => string;
+}
+
+const english = (pin: string, minutes: number) =>
+  `Your verification code is ${pin}. It expires in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+
+const TEXTS: Record<PinSmsLocale, PinTexts> = {
+  en: { full: english, compact: english },
+  ja: {
+    full: (pin, minutes) => `認証コード: ${pin}（${minutes}分間有効）`,
+    compact: (pin, minutes) => `認証番号 ${pin}（${minutes}分）`,
+  },
+};
+
+/** `ja-JP` → `ja`; unknown → `en`. */
+export function pinSmsLocale(locale: string | undefined): PinSmsLocale {
+  const language = locale?.trim().toLowerCase().split(/[-_]/)[0];
+  return PIN_SMS_LOCALES.find((l) => l === language) ?? 'en';
+}
+
+export function renderPinSms({ pin, minutes, locale, originDomain }: PinSmsInput): string {
+  const texts = TEXTS[pinSmsLocale(locale)];
+  if (!originDomain) return texts.full(pin, minutes);
+  const webOtp = `\n@${originDomain} #${pin}`;
+  const full = texts.full(pin, minutes) + webOtp;
+  return segments(full) === 1 ? full : texts.compact(pin, minutes) + webOtp;
+}
+
+/** One SMS holds 160 characters when the text is all ASCII (GSM-7), 70 (UCS-2) when any character is not. */
+export const SEGMENT_LIMITS = {
+  ascii: { single: 160, multipart: 153 },
+  unicode: { single: 70, multipart: 67 },
+} as const;
+
+/**
+ * How many SMS segments a text takes: all ASCII → 160 characters in one segment (153 per part when
+ * concatenated); any other character makes the whole text UCS-2 → 70 (67 per part), counted in UTF-16 units
+ * (an emoji takes two). An empty text takes none.
+ */
+export function segments(text: string): number {
+  if (text.length === 0) return 0;
+  // eslint-disable-next-line no-control-regex
+  const limits = /^[\x00-\x7f]*$/.test(text) ? SEGMENT_LIMITS.ascii : SEGMENT_LIMITS.unicode;
+  return text.length <= limits.single ? 1 : Math.ceil(text.length / limits.multipart);
+}

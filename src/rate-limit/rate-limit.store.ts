@@ -1,0 +1,94 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+/** One limit: at most `limit` hits per `windowSeconds` for `key`. */
+export interface Bucket {
+  /** Stable name for logs and the audit trail, e.g. `sms_per_phone_hour`. */
+  name: string;
+  key: string;
+  limit: number;
+  windowSeconds: number;
+}
+
+export type HitResult = { allowed: true } | { allowed: false; retryAfterSeconds: number; bucket: Bucket };
+
+/**
+ * Where limit counters live. The default is PostgreSQL, so that several instances behind a load balancer
+ * enforce the same limits; another store (e.g. Redis) is a new class bound to this token.
+ */
+export abstract class RateLimitStore {
+  /**
+   * Counts one hit in every bucket, or in none: if any bucket is full, nothing is counted and the result
+   * says how long until that bucket's window ends.
+   */
+  abstract hit(buckets: Bucket[], now?: Date): Promise<HitResult>;
+}
+
+const CLEANUP_INTERVAL_MS = 10 * 60 * 1000;
+
+@Injectable()
+export class PostgresRateLimitStore extends RateLimitStore implements OnModuleDestroy {
+  private readonly logger = new Logger(PostgresRateLimitStore.name);
+  private readonly cleanup = setInterval(() => void this.deleteExpired(), CLEANUP_INTERVAL_MS).unref();
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    super();
+  }
+
+  async hit(buckets: Bucket[], now = new Date()): Promise<HitResult> {
+    // A fixed key order means two transactions never wait for each other's rows in opposite orders.
+    const ordered = [...buckets].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    try {
+      return await this.dataSource.transaction(async (manager) => {
+        for (const bucket of ordered) {
+          const windowMs = bucket.windowSeconds * 1000;
+          const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
+          const windowEnd = new Date(windowStart.getTime() + windowMs);
+          // Row-locking upsert: increments only while under the limit, atomically across instances.
+          const rows: unknown[] = await manager.query(
+            `INSERT INTO rate_limit_counters AS c (key, window_start, hits, expires_at)
+             VALUES ($1, $2, 1, $3)
+             ON CONFLICT (key, window_start) DO UPDATE SET hits = c.hits + 1 WHERE c.hits < $4
+             RETURNING c.hits`,
+            [bucket.key, windowStart, windowEnd, bucket.limit],
+          );
+          if (rows.length === 0) {
+            throw new BucketFull(
+              bucket,
+              Math.max(1, Math.ceil((windowEnd.getTime() - now.getTime()) / 1000)),
+            );
+          }
+        }
+        return { allowed: true as const };
+      });
+    } catch (error) {
+      if (error instanceof BucketFull) {
+        return { allowed: false, retryAfterSeconds: error.retryAfterSeconds, bucket: error.bucket };
+      }
+      throw error;
+    }
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.cleanup);
+  }
+
+  private async deleteExpired(): Promise<void> {
+    try {
+      await this.dataSource.query(`DELETE FROM rate_limit_counters WHERE expires_at < now()`);
+    } catch (error) {
+      this.logger.warn(`Could not delete expired rate-limit counters: ${String(error)}`);
+    }
+  }
+}
+
+/** Rolls the transaction back (nothing counted) and carries the answer out. */
+class BucketFull extends Error {
+  constructor(
+    readonly bucket: Bucket,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`rate limit ${bucket.key}`);
+  }
+}

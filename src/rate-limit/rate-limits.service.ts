@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { ApiException } from '../common/api.exception.js';
+import type { ClientContext } from '../common/client-context.js';
+import { ErrorCode } from '../common/error-codes.js';
+import { AppConfig } from '../config/app-config.js';
+import { Bucket, RateLimitStore } from './rate-limit.store.js';
+
+const MINUTE = 60;
+const HOUR = 3600;
+const DAY = 86400;
+const QUARTER_HOUR = 900;
+
+export interface SmsRequester {
+  phone: string;
+  userId: string;
+  client: ClientContext;
+}
+
+/**
+ * The service's limits against SMS pumping and guessing. Counters are shared by every instance (see
+ * `RateLimitStore`); a limit of 0 is off. Over a limit: `429 TOO_MANY_REQUESTS` with `Retry-After`, the
+ * guarded action (an SMS, a password or PIN check) does not happen, and a `rate_limited` event is recorded.
+ */
+@Injectable()
+export class RateLimitsService {
+  private readonly logger = new Logger(RateLimitsService.name);
+
+  constructor(
+    private readonly store: RateLimitStore,
+    private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Before every PIN SMS (registration, login, resend): per phone, account, IP, and the global budget. */
+  consumeSms({ phone, userId, client }: SmsRequester): Promise<void> {
+    const l = this.config.limits.sms;
+    return this.consume(
+      [
+        { name: 'sms_per_phone_hour', key: `sms:phone:${phone}`, limit: l.perPhoneHour, windowSeconds: HOUR },
+        {
+          name: 'sms_per_phone_day',
+          key: `sms:phone-day:${phone}`,
+          limit: l.perPhoneDay,
+          windowSeconds: DAY,
+        },
+        {
+          name: 'sms_per_account_hour',
+          key: `sms:user:${userId}`,
+          limit: l.perAccountHour,
+          windowSeconds: HOUR,
+        },
+        { name: 'sms_per_ip_hour', key: `sms:ip:${client.ip}`, limit: l.perIpHour, windowSeconds: HOUR },
+        { name: 'sms_global_minute', key: 'sms:global', limit: l.globalPerMinute, windowSeconds: MINUTE },
+      ],
+      client,
+      userId,
+    );
+  }
+
+  /** Before every PIN check: a per-account budget, so new logins and resends do not multiply guesses. */
+  consumePinCheck(userId: string, client: ClientContext): Promise<void> {
+    const limit = this.config.limits.pinChecksPerAccount15Min;
+    return this.consume(
+      [{ name: 'pin_checks_per_account', key: `pin:user:${userId}`, limit, windowSeconds: QUARTER_HOUR }],
+      client,
+      userId,
+    );
+  }
+
+  /** Before every password check, per client IP. */
+  consumeLoginByIp(client: ClientContext): Promise<void> {
+    const limit = this.config.limits.login.perIp15Min;
+    return this.consume(
+      [{ name: 'logins_per_ip', key: `login:ip:${client.ip}`, limit, windowSeconds: QUARTER_HOUR }],
+      client,
+      null,
+    );
+  }
+
+  /**
+   * Reserves a password attempt for this login name, atomically: refused while the account is locked
+   * (`LOGIN_LOCKOUT_THRESHOLD` consecutive failures → `LOGIN_LOCKOUT_SECONDS`) or while its growing delay
+   * runs (after `LOGIN_FREE_FAILURES` failures: 1 s, 2 s, 4 s … up to `LOGIN_MAX_DELAY_SECONDS`). The attempt
+   * counts as a failure until `loginSucceeded` clears it, so parallel guesses cannot slip in between a
+   * check and its record. Unknown names are counted the same way, so the answers do not tell them apart.
+   */
+  async reserveLoginAttempt(email: string, client: ClientContext, userId: string | null): Promise<void> {
+    const l = this.config.limits.login;
+    const emailHash = hashName(email);
+    const rows: { failures: number }[] = await this.dataSource.query(
+      `INSERT INTO login_failures AS f (email_hash, failures, last_attempt_at, locked_until)
+       VALUES ($1, 1, now(), NULL)
+       ON CONFLICT (email_hash) DO UPDATE
+         SET failures = f.failures + 1,
+             last_attempt_at = now(),
+             locked_until = CASE WHEN $4::int > 0 AND f.failures + 1 >= $4::int
+                                 THEN now() + make_interval(secs => $5::int) ELSE NULL END
+       WHERE (f.locked_until IS NULL OR f.locked_until <= now())
+         AND (f.failures < $2::int
+              OR f.last_attempt_at + make_interval(secs => least(power(2, f.failures - $2::int), $3::int)) <= now())
+       RETURNING f.failures`,
+      [emailHash, l.freeFailures, l.maxDelaySeconds, l.lockoutThreshold, l.lockoutSeconds],
+    );
+    if (rows.length > 0) return;
+    const [state]: { retry_after: number }[] = await this.dataSource.query(
+      `SELECT ceil(extract(epoch FROM greatest(
+                coalesce(locked_until, now()),
+                last_attempt_at + make_interval(secs => least(power(2, greatest(failures - $2::int, 0)), $3::int))
+              ) - now()))::int AS retry_after
+         FROM login_failures WHERE email_hash = $1`,
+      [emailHash, l.freeFailures, l.maxDelaySeconds],
+    );
+    await this.audit.record('rate_limited', client, userId, { limit: 'login_failures_per_account' });
+    throw tooManyRequests(Math.max(1, state?.retry_after ?? 1), 'Too many failed logins for this account');
+  }
+
+  /** A correct password: the consecutive-failure count starts again. */
+  async loginSucceeded(email: string): Promise<void> {
+    await this.dataSource.query(`DELETE FROM login_failures WHERE email_hash = $1`, [hashName(email)]);
+  }
+
+  private async consume(buckets: Bucket[], client: ClientContext, userId: string | null): Promise<void> {
+    const result = await this.store.hit(buckets.filter((b) => b.limit > 0));
+    if (result.allowed) return;
+    this.logger.warn(`Rate limit reached: ${result.bucket.name}`);
+    await this.audit.record('rate_limited', client, userId, { limit: result.bucket.name });
+    throw tooManyRequests(result.retryAfterSeconds);
+  }
+}
+
+function hashName(email: string): Buffer {
+  return createHash('sha256').update(email).digest();
+}
+
+export function tooManyRequests(
+  retryAfter: number,
+  message = 'Too many requests: try again later',
+): ApiException {
+  return new ApiException(
+    HttpStatus.TOO_MANY_REQUESTS,
+    ErrorCode.TOO_MANY_REQUESTS,
+    message,
+    { retryAfter },
+    { 'Retry-After': String(retryAfter) },
+  );
+}

@@ -1,0 +1,55 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { loadConfig } from '../config/app-config.js';
+import { ConfigModule } from '../config/config.module.js';
+import { ConsoleSmsSender } from './console-sms-sender.js';
+import { ResilientSmsSender } from './resilient-sms-sender.js';
+import { SmsHealth } from './sms-health.js';
+import { SmsSender } from './sms-sender.js';
+import { SmsModule } from './sms.module.js';
+import { SmsTestNumbers, TestNumbersSmsSender } from './test-numbers.js';
+import { XoxzoClient } from './xoxzo-client.js';
+
+const XOXZO = { XOXZO_API_SID: 'ACsid', XOXZO_API_AUTH_TOKEN: 'token', XOXZO_API_URL: 'http://127.0.0.1:9' };
+
+describe(SmsModule.name, () => {
+  async function moduleFor(env: Record<string, string>) {
+    return Test.createTestingModule({
+      imports: [ConfigModule.forRoot(loadConfig(env)), SmsModule],
+    }).compile();
+  }
+
+  beforeEach(() => {
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('console driver → ConsoleSmsSender; health without a provider call', async () => {
+    const module = await moduleFor({ SMS_DRIVER: 'console' });
+    expect(module.get(SmsSender)).toBeInstanceOf(ConsoleSmsSender);
+    await expect(module.get(SmsHealth).status()).resolves.toEqual({
+      driver: 'console',
+      circuit: 'closed',
+      credits: null,
+      creditsCheckedAt: null,
+    });
+    expect(module.get(SmsTestNumbers).size).toBe(0);
+    expect(module.get(XoxzoClient)).toBeInstanceOf(XoxzoClient);
+  });
+
+  it('xoxzo driver → the resilient Xoxzo sender', async () => {
+    const module = await moduleFor(XOXZO);
+    expect(module.get(SmsSender)).toBeInstanceOf(ResilientSmsSender);
+  });
+
+  it.each([{ SMS_DRIVER: 'console' }, XOXZO])('test numbers wrap either driver (%p)', async (env) => {
+    const module = await moduleFor({ ...env, SMS_TEST_NUMBERS: '+15555550100:123456' });
+    expect(module.get(SmsSender)).toBeInstanceOf(TestNumbersSmsSender);
+    expect(module.get(SmsTestNumbers).fixedPin('+15555550100')).toBe('123456');
+  });
+});

@@ -24,6 +24,8 @@ describe('register → PIN → verify → /users/me → refresh → logout', () 
         to: expect.stringMatching(/^\+81\*+\d{4}$/),
         expiresIn: 300,
         resendIn: 30,
+        delivery: 'pending',
+        attemptsLeft: 5,
       },
     });
 

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
 import { Client, type ClientContext } from '../common/client-context.js';
 import type { User } from '../users/user.entity.js';
 import type { FullPrincipal, PartialPrincipal } from './auth-principal.js';
@@ -19,8 +19,12 @@ export class AuthController {
   @Public()
   @Post('register')
   @HttpCode(HttpStatus.CREATED)
-  register(@Body() dto: RegisterDto, @Client() client: ClientContext): Promise<ChallengeResponse> {
-    return this.auth.register(dto, client);
+  register(
+    @Body() dto: RegisterDto,
+    @Client() client: ClientContext,
+    @Headers('accept-language') acceptLanguage?: string,
+  ): Promise<ChallengeResponse> {
+    return this.auth.register(dto, client, acceptLanguage);
   }
 
   /** passport-local checks `{email, password}` (LocalAuthGuard); the handler opens the second factor. */
@@ -41,6 +45,13 @@ export class AuthController {
     @Client() client: ClientContext,
   ): Promise<SessionResponse> {
     return this.auth.verifyPin(principal, dto.pin, client);
+  }
+
+  /** Whether the PIN SMS was delivered, how long the PIN lives, when a resend is allowed, attempts left. */
+  @PartialAuth()
+  @Get('2fa/status')
+  status(@CurrentUser() principal: PartialPrincipal): Promise<ChallengeResponse['challenge']> {
+    return this.auth.challengeStatus(principal);
   }
 
   @PartialAuth()

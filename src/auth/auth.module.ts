@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { SmsDeliveryModule } from '../sms/sms-delivery.module.js';
 import { SmsModule } from '../sms/sms.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthKeys } from './auth-keys.js';
@@ -30,6 +31,7 @@ import { TokensService } from './tokens.service.js';
     JwtModule.register({}),
     UsersModule,
     SmsModule,
+    SmsDeliveryModule,
   ],
   controllers: [AuthController],
   providers: [

@@ -12,6 +12,7 @@ import type { FullPrincipal, PartialPrincipal } from './auth-principal.js';
 import type { ChallengeResponse, SessionResponse } from './dto/auth-responses.js';
 import type { RegisterDto } from './dto/register.dto.js';
 import { LoginAttemptsService, OpenAttempt, phoneTaken } from './login-attempts.service.js';
+import { localeFromAcceptLanguage, pinSmsLocale } from './pin-message.js';
 import { PasswordService } from './password.service.js';
 import { IssuedSession, SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
@@ -34,12 +35,21 @@ export class AuthService {
    * Creates the account and sends the first PIN. If the SMS cannot be sent (or a limit refuses it), the new
    * account is removed again, so the client can simply retry.
    */
-  async register(dto: RegisterDto, client: ClientContext): Promise<ChallengeResponse> {
+  async register(
+    dto: RegisterDto,
+    client: ClientContext,
+    acceptLanguage?: string,
+  ): Promise<ChallengeResponse> {
     this.assertSmsCountryAllowed(dto.phone);
     if (await this.users.phoneVerifiedElsewhere(dto.phone)) throw phoneTaken();
     const passwordHash = await this.passwords.hash(dto.password);
     const user = await this.users
-      .create({ email: dto.email, passwordHash, phone: dto.phone })
+      .create({
+        email: dto.email,
+        passwordHash,
+        phone: dto.phone,
+        locale: dto.locale ? pinSmsLocale(dto.locale) : localeFromAcceptLanguage(acceptLanguage),
+      })
       .catch((error: unknown) => {
         if (error instanceof UniqueViolation) {
           throw new ApiException(
@@ -82,6 +92,11 @@ export class AuthService {
     return this.challengeResponse(await this.attempts.open(user, client));
   }
 
+  /** `GET /auth/2fa/status`: the challenge as it stands, including whether the SMS was delivered. */
+  async challengeStatus(principal: PartialPrincipal): Promise<ChallengeResponse['challenge']> {
+    return this.challengeOf(await this.attempts.status(principal.userId, principal.attemptId));
+  }
+
   async resendPin(principal: PartialPrincipal, client: ClientContext): Promise<ChallengeResponse> {
     return this.challengeResponse(await this.attempts.resend(principal.userId, principal.attemptId, client));
   }
@@ -117,19 +132,23 @@ export class AuthService {
   }
 
   private async challengeResponse(attempt: OpenAttempt): Promise<ChallengeResponse> {
-    const now = Date.now();
-    const seconds = (at: Date) => Math.max(0, Math.ceil((at.getTime() - now) / 1000));
     return {
       accessToken: await this.tokens.signPartial(attempt.userId, attempt.id, attempt.expiresAt),
       tokenType: 'Bearer',
-      expiresIn: seconds(attempt.expiresAt),
+      expiresIn: secondsUntil(attempt.expiresAt),
       authLevel: 'partial',
-      challenge: {
-        channel: 'sms',
-        to: maskPhone(attempt.phone),
-        expiresIn: seconds(attempt.pinExpiresAt),
-        resendIn: seconds(attempt.resendAt),
-      },
+      challenge: this.challengeOf(attempt),
+    };
+  }
+
+  private challengeOf(attempt: OpenAttempt): ChallengeResponse['challenge'] {
+    return {
+      channel: 'sms',
+      to: maskPhone(attempt.phone),
+      expiresIn: secondsUntil(attempt.pinExpiresAt),
+      resendIn: secondsUntil(attempt.resendAt),
+      delivery: attempt.delivery,
+      attemptsLeft: attempt.attemptsLeft,
     };
   }
 
@@ -142,4 +161,8 @@ export class AuthService {
       authLevel: 'full',
     };
   }
+}
+
+function secondsUntil(at: Date): number {
+  return Math.max(0, Math.ceil((at.getTime() - Date.now()) / 1000));
 }

@@ -8,6 +8,8 @@ import type { ClientContext } from '../common/client-context.js';
 import { ErrorCode } from '../common/error-codes.js';
 import { AppConfig } from '../config/app-config.js';
 import { RateLimitsService } from '../rate-limit/rate-limits.service.js';
+import { SmsDeliveryService } from '../sms/sms-delivery.service.js';
+import type { DeliveryStatus } from '../sms/sms-message.entity.js';
 import { SmsDeliveryError, SmsSender } from '../sms/sms-sender.js';
 import type { User } from '../users/user.entity.js';
 import { UniqueViolation, UsersService } from '../users/users.service.js';
@@ -23,6 +25,10 @@ export interface OpenAttempt {
   expiresAt: Date;
   pinExpiresAt: Date;
   resendAt: Date;
+  /** Delivery status of the newest PIN SMS, as far as the provider has told. */
+  delivery: DeliveryStatus;
+  /** PIN checks this attempt has left. */
+  attemptsLeft: number;
 }
 
 type VerifyOutcome = { ok: true; session: IssuedSession } | { ok: false; error: ApiException };
@@ -46,6 +52,7 @@ export class LoginAttemptsService {
     private readonly sessions: SessionsService,
     private readonly limits: RateLimitsService,
     private readonly audit: AuditService,
+    private readonly delivery: SmsDeliveryService,
   ) {}
 
   /**
@@ -59,7 +66,7 @@ export class LoginAttemptsService {
     }
     const now = new Date();
     const id = randomUUID();
-    const pin = this.pins.generate();
+    const pin = this.pins.generate(user.phone);
     const attempt = this.attempts.create({
       id,
       userId: user.id,
@@ -73,16 +80,16 @@ export class LoginAttemptsService {
       closedAt: null,
       smsMessageId: null,
     });
-    await this.limits.consumeSms({ phone: attempt.phone, userId: attempt.userId, client });
     await this.attempts.insert(attempt);
+    let delivery: DeliveryStatus;
     try {
-      attempt.smsMessageId = await this.sendPin(attempt, pin, client);
+      delivery = await this.sendPin(attempt, pin, user.locale, client);
     } catch (error) {
       await this.attempts.delete({ id });
       throw error;
     }
     await this.attempts.update({ id }, { smsMessageId: attempt.smsMessageId });
-    return this.describe(attempt);
+    return this.describe(attempt, delivery);
   }
 
   /**
@@ -122,10 +129,11 @@ export class LoginAttemptsService {
         { 'Retry-After': String(retryAfter) },
       );
     }
-    const pin = this.pins.generate();
+    const pin = this.pins.generate(attempt.phone);
+    const locale = (await this.users.findById(userId))?.locale;
+    let delivery: DeliveryStatus;
     try {
-      await this.limits.consumeSms({ phone: attempt.phone, userId, client });
-      attempt.smsMessageId = await this.sendPin(attempt, pin, client);
+      delivery = await this.sendPin(attempt, pin, locale, client);
     } catch (error) {
       await this.attempts.update({ id: attempt.id, pinSentAt: now }, { pinSentAt: previousSentAt });
       throw error;
@@ -137,7 +145,13 @@ export class LoginAttemptsService {
       { id: attempt.id, status: 'pending' },
       { pinHash: attempt.pinHash, pinExpiresAt: attempt.pinExpiresAt, smsMessageId: attempt.smsMessageId },
     );
-    return this.describe(attempt);
+    return this.describe(attempt, delivery);
+  }
+
+  /** Where an open attempt stands (`GET /auth/2fa/status`): PIN lifetime, resend, attempts, SMS delivery. */
+  async status(userId: string, attemptId: string): Promise<OpenAttempt> {
+    const attempt = await this.dataSource.transaction((manager) => this.lockOpen(manager, userId, attemptId));
+    return this.describe(attempt, await this.delivery.latestStatus(attempt.id));
   }
 
   /**
@@ -236,18 +250,26 @@ export class LoginAttemptsService {
     return attempt;
   }
 
-  /** Counts the send against the SMS limits first: over a limit nothing is sent (429). */
-  private async sendPin(attempt: LoginAttempt, pin: string, client: ClientContext): Promise<string | null> {
+  /**
+   * Counts the send against the SMS limits first (over a limit nothing is sent: 429), sends the PIN in the
+   * user's language, and records the message for delivery tracking (`attempt.smsMessageId` is set).
+   */
+  private async sendPin(
+    attempt: LoginAttempt,
+    pin: string,
+    locale: string | undefined,
+    client: ClientContext,
+  ): Promise<DeliveryStatus> {
     const { phone, userId } = attempt;
     await this.limits.consumeSms({ phone, userId, client });
+    let messageId: string | null;
     try {
-      const sent = await this.sms.send({
+      ({ messageId } = await this.sms.send({
         to: phone,
-        text: this.pins.message(pin),
+        text: this.pins.message(pin, locale),
+        locale,
         otp: { code: pin, minutes: this.pins.minutes() },
-      });
-      await this.audit.record('pin_sent', client, userId);
-      return sent.messageId;
+      }));
     } catch (error) {
       await this.audit.record('pin_send_failed', client, userId, {
         reason: error instanceof SmsDeliveryError ? error.reason : 'error',
@@ -264,10 +286,15 @@ export class LoginAttemptsService {
         'The verification SMS could not be sent; please try again shortly',
       );
     }
+    await this.audit.record('pin_sent', client, userId);
+    attempt.smsMessageId = messageId;
+    return this.delivery.recordSent(messageId, attempt.id);
   }
 
-  private describe(attempt: LoginAttempt): OpenAttempt {
+  private describe(attempt: LoginAttempt, delivery: DeliveryStatus): OpenAttempt {
     return {
+      delivery,
+      attemptsLeft: Math.max(0, this.config.pin.maxAttempts - attempt.failedChecks),
       id: attempt.id,
       userId: attempt.userId,
       phone: attempt.phone,

@@ -67,3 +67,30 @@ export function segments(text: string): number {
   const limits = /^[\x00-\x7f]*$/.test(text) ? SEGMENT_LIMITS.ascii : SEGMENT_LIMITS.unicode;
   return text.length <= limits.single ? 1 : Math.ceil(text.length / limits.multipart);
 }
+
+/**
+ * The supported PIN-SMS locale a browser or app asks for in `Accept-Language` (`ja-JP,ja;q=0.9,en;q=0.8`),
+ * honouring q-values; `en` when none is supported.
+ */
+export function localeFromAcceptLanguage(header: string | undefined): PinSmsLocale {
+  const ranked = (header ?? '')
+    .slice(0, 512)
+    .split(',')
+    .map((part, index) => {
+      const [tag, ...params] = part.trim().split(';');
+      const q = Number(
+        params
+          .find((p) => p.trim().startsWith('q='))
+          ?.trim()
+          .slice(2) ?? '1',
+      );
+      return { language: tag.trim().toLowerCase().split(/[-_]/)[0], q: Number.isFinite(q) ? q : 0, index };
+    })
+    .filter((entry) => entry.q > 0)
+    .sort((a, b) => b.q - a.q || a.index - b.index);
+  return PIN_SMS_LOCALES.find((l) => l === ranked.find((r) => isPinSmsLocale(r.language))?.language) ?? 'en';
+}
+
+function isPinSmsLocale(language: string): language is PinSmsLocale {
+  return (PIN_SMS_LOCALES as readonly string[]).includes(language);
+}

@@ -1,7 +1,9 @@
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
+import { SmsTestNumbers } from '../sms/test-numbers.js';
 import { AuthKeys } from './auth-keys.js';
+import { renderPinSms } from './pin-message.js';
 
 /** Makes, hashes and checks one-time PINs. PINs are never stored or logged; only their HMAC is kept. */
 @Injectable()
@@ -9,10 +11,16 @@ export class PinService {
   constructor(
     private readonly config: AppConfig,
     private readonly keys: AuthKeys,
+    private readonly testNumbers: SmsTestNumbers,
   ) {}
 
-  /** `PIN_LENGTH` decimal digits from the CSPRNG, zero-padded. */
-  generate(): string {
+  /**
+   * `PIN_LENGTH` decimal digits from the CSPRNG, zero-padded; for a configured test number (SMS_TEST_NUMBERS,
+   * QA and app-store review) its fixed PIN. Every other rule (hashing, expiry, attempts, limits) still applies.
+   */
+  generate(phone?: string): string {
+    const fixed = phone === undefined ? undefined : this.testNumbers.fixedPin(phone);
+    if (fixed !== undefined) return fixed;
     const { length } = this.config.pin;
     return randomInt(0, 10 ** length)
       .toString()
@@ -35,9 +43,13 @@ export class PinService {
     return Math.max(1, Math.round(this.config.pin.ttlSeconds / 60));
   }
 
-  /** The SMS text; ASCII, so it fits one segment. */
-  message(pin: string): string {
-    const minutes = this.minutes();
-    return `Your verification code is ${pin}. It expires in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+  /** The SMS text in the user's language, with the WebOTP line when APP_ORIGIN_DOMAIN is set; one segment. */
+  message(pin: string, locale = 'en'): string {
+    return renderPinSms({
+      pin,
+      minutes: this.minutes(),
+      locale,
+      originDomain: this.config.sms.appOriginDomain,
+    });
   }
 }

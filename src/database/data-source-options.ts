@@ -5,9 +5,11 @@ import { Session } from '../auth/session.entity.js';
 import { AuthEvent } from '../audit/auth-event.entity.js';
 import { LoginFailure } from '../rate-limit/login-failure.entity.js';
 import { RateLimitCounter } from '../rate-limit/rate-limit-counter.entity.js';
+import { SmsMessage } from '../sms/sms-message.entity.js';
 import { User } from '../users/user.entity.js';
 import { InitialSchema1795625740672 } from './migrations/1795625740672-InitialSchema.js';
 import { AbuseLimitsAndAudit1795626441053 } from './migrations/1795626441053-AbuseLimitsAndAudit.js';
+import { SmsDeliveryAndLocale1795627558653 } from './migrations/1795627558653-SmsDeliveryAndLocale.js';
 
 export const ENTITIES = [
   User,
@@ -17,9 +19,14 @@ export const ENTITIES = [
   RateLimitCounter,
   LoginFailure,
   AuthEvent,
+  SmsMessage,
 ];
 /** In order. New migrations: `npm run migration:generate -- src/database/migrations/<Name>`, then list here. */
-export const MIGRATIONS = [InitialSchema1795625740672, AbuseLimitsAndAudit1795626441053];
+export const MIGRATIONS = [
+  InitialSchema1795625740672,
+  AbuseLimitsAndAudit1795626441053,
+  SmsDeliveryAndLocale1795627558653,
+];
 
 /** One source of database options for the app, the tests and the TypeORM CLI (`ormconfig.ts`). */
 export function dataSourceOptions(url: string): DataSourceOptions {

@@ -1,23 +1,43 @@
 import { Controller, Get, HttpStatus, ServiceUnavailableException } from '@nestjs/common';
-import { HealthCheck, HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckResult,
+  HealthCheckService,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
 import { Public } from '../auth/decorators/public.decorator.js';
 import { ApiException } from '../common/api.exception.js';
 import { ErrorCode } from '../common/error-codes.js';
+import { SmsHealth } from '../sms/sms-health.js';
 
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    private readonly sms: SmsHealth,
   ) {}
 
-  /** `200` while the database answers (within 1.5 s), `503 SERVICE_UNAVAILABLE` otherwise. */
+  /**
+   * `200` while the database answers (within 1.5 s), `503 SERVICE_UNAVAILABLE` otherwise. The SMS side is
+   * reported (driver, circuit state, last known Xoxzo credit balance) but never makes the service unhealthy
+   * on its own: an open circuit is `degraded`.
+   */
   @Public()
   @Get()
   @HealthCheck()
   async check(): Promise<HealthCheckResult> {
     try {
-      return await this.health.check([() => this.db.pingCheck('database', { timeout: 1500 })]);
+      return await this.health.check([
+        () => this.db.pingCheck('database', { timeout: 1500 }),
+        async () => {
+          const status = await this.sms.status();
+          const sms = this.indicators.check('sms');
+          return status.circuit === 'open' ? sms.degraded({ ...status }) : sms.up({ ...status });
+        },
+      ]);
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, ErrorCode.SERVICE_UNAVAILABLE, 'Unhealthy', {

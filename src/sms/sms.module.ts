@@ -56,6 +56,7 @@ export function createSmsSender(
 /**
  * Delivers text messages. Exports `SmsSender` (the chain above), `SmsTestNumbers` (fixed PINs for test
  * numbers), `SmsHealth` (circuit state and credit balance) and `XoxzoClient` (status and credit reads).
+ * Delivery tracking (a table, and Xoxzo's delivery-report endpoint) is `SmsDeliveryModule`.
  */
 @Module({
   imports: [HttpModule],

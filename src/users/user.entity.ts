@@ -20,6 +20,10 @@ export class User {
   @Column({ type: 'varchar', length: 16 })
   phone: string;
 
+  /** Language of the PIN SMS (`en`, `ja`): from registration's `locale`, else its Accept-Language. */
+  @Column({ type: 'varchar', length: 8, default: 'en' })
+  locale: string;
+
   @Column({ name: 'phone_verified_at', type: 'timestamptz', nullable: true })
   phoneVerifiedAt: Date | null;
 

@@ -27,7 +27,7 @@ export class UsersService {
   }
 
   /** @throws UniqueViolation when the email is taken (also under a concurrent insert). */
-  async create(data: Pick<User, 'email' | 'passwordHash' | 'phone'>): Promise<User> {
+  async create(data: Pick<User, 'email' | 'passwordHash' | 'phone' | 'locale'>): Promise<User> {
     return this.users
       .save(this.users.create({ id: randomUUID(), ...data, phoneVerifiedAt: null }))
       .catch(rethrowUnique);

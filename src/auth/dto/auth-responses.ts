@@ -4,7 +4,19 @@ export interface ChallengeResponse {
   tokenType: 'Bearer';
   expiresIn: number;
   authLevel: 'partial';
-  challenge: { channel: 'sms'; to: string; expiresIn: number; resendIn: number };
+  challenge: {
+    channel: 'sms';
+    /** The phone, masked (`+81******5209`). */
+    to: string;
+    /** Seconds the PIN stays valid. */
+    expiresIn: number;
+    /** Seconds until a resend is allowed. */
+    resendIn: number;
+    /** The newest PIN SMS: `pending` until the provider reports `delivered` or `failed`. */
+    delivery: 'pending' | 'delivered' | 'failed' | 'unknown';
+    /** PIN checks left for this login attempt. */
+    attemptsLeft: number;
+  };
 }
 
 /** `200` after the second factor or a refresh. */

@@ -1,3 +1,4 @@
+import { IsOptional, IsString, Matches } from 'class-validator';
 import { IsInternationalPhone } from '../../users/dto/phone.validator.js';
 import { IsLoginEmail, IsPassword, PASSWORD_MIN_LENGTH } from './credentials.js';
 
@@ -10,4 +11,12 @@ export class RegisterDto {
 
   @IsInternationalPhone()
   phone: string;
+
+  /** Language of the PIN SMS (`en`, `ja`, `ja-JP`…); unsupported ones fall back to `en`. Default: from Accept-Language. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$/, {
+    message: 'locale must be a language tag like ja or en-US',
+  })
+  locale?: string;
 }

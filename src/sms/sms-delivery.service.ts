@@ -1,0 +1,65 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import { DeliveryStatus, SmsMessage } from './sms-message.entity.js';
+import { XoxzoClient } from './xoxzo-client.js';
+
+const MESSAGE_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/**
+ * Delivery status of the SMS this service sent. Xoxzo reports asynchronously to the callback URL with an
+ * undocumented payload, so a report is only a hint: the status is re-read from `GET /sms/messages/<id>/`,
+ * and only for message ids this service itself stored.
+ */
+@Injectable()
+export class SmsDeliveryService {
+  private readonly logger = new Logger(SmsDeliveryService.name);
+
+  constructor(
+    @InjectRepository(SmsMessage) private readonly messages: Repository<SmsMessage>,
+    private readonly xoxzo: XoxzoClient,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Called when a provider accepted an SMS. */
+  async recordSent(messageId: string | null, reference: string): Promise<DeliveryStatus> {
+    if (!messageId) return 'unknown';
+    await this.messages.insert({ messageId, reference, status: 'pending', providerStatus: null, cost: null });
+    return 'pending';
+  }
+
+  /** The status of the newest SMS sent for `reference`. */
+  async latestStatus(reference: string): Promise<DeliveryStatus> {
+    const latest = await this.messages.findOne({ where: { reference }, order: { createdAt: 'DESC' } });
+    return latest?.status ?? 'unknown';
+  }
+
+  /**
+   * A delivery report arrived for `messageId`. Unknown ids change nothing. Returns whether the message is
+   * one of ours (the answer to the caller is the same either way).
+   */
+  async onReport(messageId: unknown): Promise<boolean> {
+    if (typeof messageId !== 'string' || !MESSAGE_ID.test(messageId)) return false;
+    const message = await this.messages.findOneBy({ messageId });
+    if (!message) return false;
+    if (message.status === 'delivered' || message.status === 'failed' || this.config.sms.driver !== 'xoxzo') {
+      return true;
+    }
+    try {
+      const fresh = await this.xoxzo.getMessage(messageId);
+      if (!fresh) return true;
+      await this.messages.update(
+        { messageId },
+        {
+          status: fresh.status,
+          providerStatus: fresh.rawStatus.slice(0, 32),
+          cost: fresh.cost?.toString() ?? null,
+        },
+      );
+    } catch (error) {
+      this.logger.warn(`Could not read the status of SMS ${messageId}: ${String(error)}`);
+    }
+    return true;
+  }
+}

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
@@ -26,8 +26,10 @@ export interface SmsRequester {
  * guarded action (an SMS, a password or PIN check) does not happen, and a `rate_limited` event is recorded.
  */
 @Injectable()
-export class RateLimitsService {
+export class RateLimitsService implements OnModuleDestroy {
   private readonly logger = new Logger(RateLimitsService.name);
+  /** Failure counts idle for a day are forgotten (locked names are kept until their lock ends). */
+  private readonly cleanup = setInterval(() => void this.forgetIdleFailures(), 10 * 60 * 1000).unref();
 
   constructor(
     private readonly store: RateLimitStore,
@@ -122,6 +124,21 @@ export class RateLimitsService {
   /** A correct password: the consecutive-failure count starts again. */
   async loginSucceeded(email: string): Promise<void> {
     await this.dataSource.query(`DELETE FROM login_failures WHERE email_hash = $1`, [hashName(email)]);
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.cleanup);
+  }
+
+  private async forgetIdleFailures(): Promise<void> {
+    try {
+      await this.dataSource.query(
+        `DELETE FROM login_failures
+          WHERE last_attempt_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now())`,
+      );
+    } catch (error) {
+      this.logger.warn(`Could not delete idle login failure counts: ${String(error)}`);
+    }
   }
 
   private async consume(buckets: Bucket[], client: ClientContext, userId: string | null): Promise<void> {

@@ -5,7 +5,7 @@ import type { ClientContext } from '../common/client-context.js';
 import { ErrorCode } from '../common/error-codes.js';
 import { AppConfig } from '../config/app-config.js';
 import { RateLimitsService } from '../rate-limit/rate-limits.service.js';
-import { countryOf, maskPhone } from '../users/phone.js';
+import { maskPhone } from '../users/phone.js';
 import type { User } from '../users/user.entity.js';
 import { UniqueViolation, UsersService } from '../users/users.service.js';
 import type { FullPrincipal, PartialPrincipal } from './auth-principal.js';
@@ -40,7 +40,7 @@ export class AuthService {
     client: ClientContext,
     acceptLanguage?: string,
   ): Promise<ChallengeResponse> {
-    this.assertSmsCountryAllowed(dto.phone);
+    this.limits.assertSmsCountryAllowed(dto.phone);
     if (await this.users.phoneVerifiedElsewhere(dto.phone)) throw phoneTaken();
     const passwordHash = await this.passwords.hash(dto.password);
     const user = await this.users
@@ -118,17 +118,6 @@ export class AuthService {
     const other = refreshToken ? await this.sessions.sessionOfRefreshToken(refreshToken, userId) : undefined;
     if (other && other !== sessionId) await this.sessions.revoke(other, userId);
     await this.audit.record('logout', client, userId);
-  }
-
-  /** `SMS_ALLOWED_COUNTRIES`: numbers elsewhere are refused at registration. */
-  private assertSmsCountryAllowed(phone: string): void {
-    const allowed = this.config.sms.allowedCountries;
-    const country = countryOf(phone);
-    if (allowed.length && (!country || !allowed.includes(country))) {
-      throw new ApiException(HttpStatus.BAD_REQUEST, ErrorCode.VALIDATION_FAILED, [
-        `phone: SMS cannot be sent to this country (allowed: ${allowed.join(', ')})`,
-      ]);
-    }
   }
 
   private async challengeResponse(attempt: OpenAttempt): Promise<ChallengeResponse> {

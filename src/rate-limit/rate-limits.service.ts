@@ -7,6 +7,7 @@ import { ApiException } from '../common/api.exception.js';
 import type { ClientContext } from '../common/client-context.js';
 import { ErrorCode } from '../common/error-codes.js';
 import { AppConfig } from '../config/app-config.js';
+import { countryOf } from '../users/phone.js';
 import { Bucket, RateLimitStore } from './rate-limit.store.js';
 
 const MINUTE = 60;
@@ -39,7 +40,8 @@ export class RateLimitsService implements OnModuleDestroy {
   ) {}
 
   /** Before every PIN SMS (registration, login, resend): per phone, account, IP, and the global budget. */
-  consumeSms({ phone, userId, client }: SmsRequester): Promise<void> {
+  async consumeSms({ phone, userId, client }: SmsRequester): Promise<void> {
+    this.assertSmsCountryAllowed(phone);
     const l = this.config.limits.sms;
     return this.consume(
       [
@@ -62,6 +64,20 @@ export class RateLimitsService implements OnModuleDestroy {
       client,
       userId,
     );
+  }
+
+  /**
+   * `SMS_ALLOWED_COUNTRIES`: SMS go only to numbers of these countries. Checked at registration (before the
+   * account exists) and again before every send (the list may have changed since).
+   */
+  assertSmsCountryAllowed(phone: string): void {
+    const allowed = this.config.sms.allowedCountries;
+    const country = countryOf(phone);
+    if (allowed.length && (!country || !allowed.includes(country))) {
+      throw new ApiException(HttpStatus.BAD_REQUEST, ErrorCode.VALIDATION_FAILED, [
+        `phone: SMS cannot be sent to this country (allowed: ${allowed.join(', ')})`,
+      ]);
+    }
   }
 
   /** Before every PIN check: a per-account budget, so new logins and resends do not multiply guesses. */

@@ -4,18 +4,9 @@ import pg from 'pg';
 import { createApp } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config/app-config.js';
 import { FAKE_SID, FAKE_TOKEN, FakeXoxzo } from '../fakes/fake-xoxzo.server.js';
+import { LIMITS_OFF } from './limits-off.js';
 
-export const LIMITS_OFF: Record<string, string> = {
-  SMS_LIMIT_PER_PHONE_HOUR: '0',
-  SMS_LIMIT_PER_PHONE_DAY: '0',
-  SMS_LIMIT_PER_ACCOUNT_HOUR: '0',
-  SMS_LIMIT_PER_IP_HOUR: '0',
-  SMS_LIMIT_GLOBAL_PER_MINUTE: '0',
-  LOGIN_LIMIT_PER_IP_15MIN: '0',
-  LOGIN_FREE_FAILURES: '100',
-  LOGIN_LOCKOUT_THRESHOLD: '0',
-  PIN_CHECKS_PER_ACCOUNT_15MIN: '0',
-};
+export { LIMITS_OFF };
 
 export const TEST_JWT_SECRET = 'e2e-jwt-secret-0123456789abcdef0123456789abcdef';
 

@@ -283,6 +283,34 @@ describe('error responses: {statusCode, code, message}', () => {
       });
       expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
     });
+
+    it('refuses an HTML-form body (which any web page can post cross-site) with 415, creating nothing', async () => {
+      const id = newIdentity();
+      const res = await send('POST', '/auth/register', {
+        raw: new URLSearchParams(id).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+      const { rows } = await t.db.query('SELECT count(*)::int AS n FROM users WHERE email = $1', [id.email]);
+      expect(rows[0].n).toBe(0);
+    });
+
+    it('refuses bodies nested too deeply, keys like constructor, and lone surrogates with 400, never 500', async () => {
+      const deep = '{"email":' + '['.repeat(2000) + ']'.repeat(2000) + '}';
+      const bodies = [
+        deep,
+        JSON.stringify({ ...newIdentity(), constructor: { polluted: 1 } }),
+        JSON.stringify({ ...newIdentity(), prototype: 1 }),
+        '{"email":"\\ud800","password":"correct horse battery staple","phone":"+819012345678"}',
+      ];
+      for (const raw of bodies) {
+        const res = await send('POST', '/auth/register', {
+          raw,
+          headers: { 'content-type': 'application/json' },
+        });
+        expectError(res, 400, 'VALIDATION_FAILED');
+      }
+    });
   });
 
   describe('/health', () => {

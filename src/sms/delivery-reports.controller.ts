@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { Public } from '../auth/decorators/public.decorator.js';
+import { AcceptsForm } from '../common/json-only.guard.js';
 import { XOXZO_DELIVERY_REPORTS_PATH } from './xoxzo-sms-sender.js';
 import { SmsDeliveryService } from './sms-delivery.service.js';
 
@@ -13,6 +14,7 @@ export class DeliveryReportsController {
   constructor(private readonly delivery: SmsDeliveryService) {}
 
   @Public()
+  @AcceptsForm()
   @Post()
   @HttpCode(HttpStatus.NO_CONTENT)
   async report(@Body() body: Record<string, unknown> | undefined): Promise<void> {

@@ -26,8 +26,10 @@ export class LocalAuthGuard implements CanActivate {
     const user = await new Promise<User | false>((resolve, reject) => {
       // The strategy's own errors are ApiExceptions (429, INVALID_CREDENTIALS); anything else is a bug.
       const fail = (error: unknown) => reject(error instanceof Error ? error : new Error('passport failed'));
+      // passport writes this request's success/fail callbacks onto the strategy object it is given, so each
+      // request needs its own (passport does the same for strategies registered by name).
       const authenticate = passport.authenticate(
-        this.strategy,
+        Object.create(this.strategy) as LocalStrategy,
         { session: false },
         (error: unknown, found: User | false) => (error ? fail(error) : resolve(found)),
       ) as (req: unknown, res: unknown, next: (error?: unknown) => void) => void;

@@ -37,6 +37,7 @@ export class PostgresRateLimitStore extends RateLimitStore implements OnModuleDe
   }
 
   async hit(buckets: Bucket[], now = new Date()): Promise<HitResult> {
+    if (buckets.length === 0) return { allowed: true };
     // A fixed key order means two transactions never wait for each other's rows in opposite orders.
     const ordered = [...buckets].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     try {

@@ -70,6 +70,8 @@ export abstract class AppConfig {
   };
   /** `TRUST_PROXY`: false (socket address), or the proxies whose X-Forwarded-For is believed. */
   abstract readonly trustProxy: false | string[];
+  /** How long records are kept (see `RetentionService`). */
+  abstract readonly retention: { auditDays: number };
   /** `CORS_ORIGINS`: browser origins allowed to call the API; empty = no cross-origin access. */
   abstract readonly corsOrigins: string[];
 }
@@ -192,6 +194,7 @@ const envSchema = z.object({
   LOGIN_LOCKOUT_SECONDS: int(3600, 1, 604800),
   PIN_CHECKS_PER_ACCOUNT_15MIN: int(10, 0, 1000),
   TRUST_PROXY: optionalString,
+  AUDIT_RETENTION_DAYS: int(365, 1, 3650),
   CORS_ORIGINS: optionalString,
 });
 
@@ -326,5 +329,6 @@ export function loadConfig(
     },
     trustProxy,
     corsOrigins,
+    retention: { auditDays: e.AUDIT_RETENTION_DAYS },
   };
 }

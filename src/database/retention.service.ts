@@ -1,0 +1,61 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+
+const HOUR_MS = 3600 * 1000;
+
+/**
+ * Deletes what no rule needs any more, hourly (every instance may run it: the deletes are idempotent).
+ * Login attempts live at most PARTIAL_TOKEN_TTL_SECONDS, so a day is ample; refresh tokens are kept until
+ * they expire (reuse detection needs the spent ones); ended sessions are kept 30 days; SMS records 90 days;
+ * the audit trail AUDIT_RETENTION_DAYS. Rate-limit counters clean themselves (see `rate-limit`).
+ */
+@Injectable()
+export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(RetentionService.name);
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.run(), HOUR_MS).unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass; returns how many rows each statement removed. Never throws. */
+  async run(): Promise<Record<string, number>> {
+    const statements: Record<string, [string, unknown[]]> = {
+      login_attempts: [`DELETE FROM login_attempts WHERE expires_at < now() - interval '1 day'`, []],
+      refresh_tokens: [`DELETE FROM refresh_tokens WHERE expires_at < now()`, []],
+      sessions: [
+        `DELETE FROM sessions s
+          WHERE s.revoked_at < now() - interval '30 days'
+             OR (s.created_at < now() - interval '1 day'
+                 AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id))`,
+        [],
+      ],
+      sms_messages: [`DELETE FROM sms_messages WHERE created_at < now() - interval '90 days'`, []],
+      auth_events: [
+        `DELETE FROM auth_events WHERE created_at < now() - make_interval(days => $1::int)`,
+        [this.config.retention.auditDays],
+      ],
+    };
+    const removed: Record<string, number> = {};
+    for (const [table, [sql, params]] of Object.entries(statements)) {
+      try {
+        const [, count] = (await this.dataSource.query(sql, params)) as [unknown, number];
+        removed[table] = count;
+      } catch (error) {
+        this.logger.warn(`Retention of ${table} failed: ${String(error)}`);
+      }
+    }
+    return removed;
+  }
+}

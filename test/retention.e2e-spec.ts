@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { RetentionService } from '../src/database/retention.service.js';
+import { registerAndVerify, startTestApp, TestApp } from './support/test-app.js';
+
+const count = async (t: TestApp, table: string): Promise<number> =>
+  (await t.db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n as number;
+
+describe('data retention', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { AUDIT_RETENTION_DAYS: '30' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('deletes only what has outlived its purpose, and a live session keeps working', async () => {
+    const old = await registerAndVerify(t);
+    const live = await registerAndVerify(t);
+    const oldUser = (await t.get('/users/me', old.session.accessToken)).body.id as string;
+    // Age everything of the first user past its retention; leave the second user's rows alone.
+    await t.db.query(`UPDATE login_attempts SET expires_at = now() - interval '2 days' WHERE user_id = $1`, [
+      oldUser,
+    ]);
+    await t.db.query(
+      `UPDATE refresh_tokens SET expires_at = now() - interval '1 second'
+        WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)`,
+      [oldUser],
+    );
+    await t.db.query(`UPDATE sessions SET created_at = now() - interval '2 days' WHERE user_id = $1`, [
+      oldUser,
+    ]);
+    await t.db.query(`UPDATE auth_events SET created_at = now() - interval '31 days' WHERE user_id = $1`, [
+      oldUser,
+    ]);
+    const before = { attempts: await count(t, 'login_attempts'), events: await count(t, 'auth_events') };
+
+    const removed = await t.app.get(RetentionService).run();
+
+    expect(removed).toMatchObject({ login_attempts: 1, refresh_tokens: 1, sessions: 1 });
+    expect(removed.auth_events).toBeGreaterThan(0);
+    expect(await count(t, 'login_attempts')).toBe(before.attempts - 1);
+    expect(await count(t, 'auth_events')).toBe(before.events - removed.auth_events);
+    const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM auth_events WHERE user_id = $1`, [
+      oldUser,
+    ]);
+    expect(rows[0].n).toBe(0);
+    expect((await t.get('/users/me', live.session.accessToken)).status).toBe(200);
+    expect((await t.post('/auth/refresh', { refreshToken: live.session.refreshToken })).status).toBe(200);
+  });
+});

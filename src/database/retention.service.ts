@@ -50,7 +50,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     const removed: Record<string, number> = {};
     for (const [table, [sql, params]] of Object.entries(statements)) {
       try {
-        const [, count] = (await this.dataSource.query(sql, params)) as [unknown, number];
+        const [, count] = await this.dataSource.query<[unknown, number]>(sql, params);
         removed[table] = count;
       } catch (error) {
         this.logger.warn(`Retention of ${table} failed: ${String(error)}`);

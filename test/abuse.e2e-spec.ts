@@ -229,6 +229,49 @@ describe('SMS limit per phone per hour (SMS_LIMIT_PER_PHONE_HOUR=3)', () => {
   });
 });
 
+describe('SMS limits and failed sends (SMS_LIMIT_PER_PHONE_HOUR=2)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SMS_LIMIT_PER_PHONE_HOUR: '2', SMS_DEADLINE_MS: '600' } });
+  });
+  afterAll(async () => {
+    await closeApp(t);
+  });
+
+  it('gives the budget back when Xoxzo refuses the SMS: the retry after the outage is not 429', async () => {
+    await awayFromWindowEnd(HOUR);
+    const id = newIdentity();
+    t.xoxzo.failAlways('http500');
+    expectError(await register(t, id), 503, 'SMS_UNAVAILABLE');
+    expectError(await register(t, id), 503, 'SMS_UNAVAILABLE');
+    expectError(await register(t, id), 503, 'SMS_UNAVAILABLE');
+    t.xoxzo.recover();
+    expect((await register(t, id)).status).toBe(201);
+    expect((await login(t, id)).status).toBe(200);
+    // Two SMS really went out: the limit applies to them.
+    expectTooMany(await login(t, id), HOUR);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(2);
+  });
+
+  it('refuses a registration over the limit before hashing or storing anything', async () => {
+    await awayFromWindowEnd(HOUR);
+    const a = newIdentity();
+    expect((await register(t, a)).status).toBe(201);
+    expect((await login(t, a)).status).toBe(200);
+    const rowsOf = async (): Promise<Record<string, number>> => {
+      const { rows } = await t.db.query<Record<string, number>>(
+        `SELECT (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM login_attempts)::int AS attempts,
+                (SELECT count(*) FROM auth_events WHERE type <> 'rate_limited')::int AS events`,
+      );
+      return rows[0];
+    };
+    const before = await rowsOf();
+    const c = { ...newIdentity(), phone: a.phone };
+    expectTooMany(await register(t, c), HOUR);
+    expect(await rowsOf()).toEqual(before);
+  });
+});
+
 describe('SMS limit per phone per day (SMS_LIMIT_PER_PHONE_DAY=3, per hour 2)', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -703,6 +746,22 @@ describe('SMS_ALLOWED_COUNTRIES=JP', () => {
     expect((await register(t, jp)).status).toBe(201);
     expect(t.xoxzo.sent).toHaveLength(1);
     expect(t.xoxzo.messagesTo(jp.phone)).toHaveLength(1);
+  });
+
+  it('sends no PIN at login to a number outside a list narrowed after it registered', async () => {
+    // Registered through an instance without the list, on the same database.
+    const open = await startTestApp({ databaseUrl: t.databaseUrl });
+    const us = { ...newIdentity(), phone: '+14155552672' };
+    try {
+      expect((await register(open, us)).status).toBe(201);
+    } finally {
+      await closeApp(open);
+    }
+    const before = t.xoxzo.sent.length;
+    const res = await login(t, us);
+    expectError(res, 400, 'VALIDATION_FAILED');
+    expect(JSON.stringify(res.body.message)).toMatch(/phone/);
+    expect(t.xoxzo.sent).toHaveLength(before);
   });
 });
 

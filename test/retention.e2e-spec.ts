@@ -8,7 +8,7 @@ const count = async (t: TestApp, table: string): Promise<number> =>
 describe('data retention', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ env: { AUDIT_RETENTION_DAYS: '30' } });
+    t = await startTestApp({ env: { AUDIT_RETENTION_DAYS: '30', LOGIN_FREE_FAILURES: '5' } });
   });
   afterAll(async () => {
     await t.close();
@@ -47,5 +47,29 @@ describe('data retention', () => {
     expect(rows[0].n).toBe(0);
     expect((await t.get('/users/me', live.session.accessToken)).status).toBe(200);
     expect((await t.post('/auth/refresh', { refreshToken: live.session.refreshToken })).status).toBe(200);
+  });
+
+  it('forgets small password-failure counts after an idle day, but keeps counts that cost delays 30 days', async () => {
+    const rows = [
+      ['small, idle 2 days', 2, '2 days', false],
+      ['delayed, idle 2 days', 40, '2 days', true],
+      ['delayed, idle 31 days', 40, '31 days', false],
+      ['small, idle 1 hour', 1, '1 hour', true],
+    ] as const;
+    for (const [name, failures, idle] of rows) {
+      await t.db.query(
+        `INSERT INTO login_failures (email_hash, failures, last_attempt_at)
+         VALUES (sha256($1::bytea), $2, now() - $3::interval)`,
+        [name, failures, idle],
+      );
+    }
+    await t.app.get(RetentionService).run();
+    for (const [name, , , kept] of rows) {
+      const { rows: left } = await t.db.query(
+        `SELECT 1 FROM login_failures WHERE email_hash = sha256($1::bytea)`,
+        [name],
+      );
+      expect([name, left.length]).toEqual([name, kept ? 1 : 0]);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiException } from '../common/api.exception.js';
@@ -40,28 +41,33 @@ export class AuthService {
     client: ClientContext,
     acceptLanguage?: string,
   ): Promise<ChallengeResponse> {
-    this.limits.assertSmsCountryAllowed(dto.phone);
     if (await this.users.phoneVerifiedElsewhere(dto.phone)) throw phoneTaken();
-    const passwordHash = await this.passwords.hash(dto.password);
-    const user = await this.users
-      .create({
+    // The SMS budget (phone, IP, global…) is taken before any expensive work: a refused registration costs
+    // no password hash and leaves no row behind.
+    const id = randomUUID();
+    const allowance = await this.limits.consumeSms({ phone: dto.phone, userId: id, client });
+    let user: User;
+    try {
+      user = await this.users.create({
+        id,
         email: dto.email,
-        passwordHash,
+        passwordHash: await this.passwords.hash(dto.password),
         phone: dto.phone,
         locale: dto.locale ? pinSmsLocale(dto.locale) : localeFromAcceptLanguage(acceptLanguage),
-      })
-      .catch((error: unknown) => {
-        if (error instanceof UniqueViolation) {
-          throw new ApiException(
-            HttpStatus.CONFLICT,
-            ErrorCode.EMAIL_TAKEN,
-            'An account with this email already exists',
-          );
-        }
-        throw error;
       });
+    } catch (error) {
+      await allowance.release();
+      if (error instanceof UniqueViolation) {
+        throw new ApiException(
+          HttpStatus.CONFLICT,
+          ErrorCode.EMAIL_TAKEN,
+          'An account with this email already exists',
+        );
+      }
+      throw error;
+    }
     try {
-      const attempt = await this.attempts.open(user, client);
+      const attempt = await this.attempts.open(user, client, allowance);
       await this.audit.record('registered', client, user.id);
       return await this.challengeResponse(attempt);
     } catch (error) {

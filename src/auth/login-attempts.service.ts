@@ -7,10 +7,10 @@ import { ApiException } from '../common/api.exception.js';
 import type { ClientContext } from '../common/client-context.js';
 import { ErrorCode } from '../common/error-codes.js';
 import { AppConfig } from '../config/app-config.js';
-import { RateLimitsService } from '../rate-limit/rate-limits.service.js';
+import { RateLimitsService, SmsAllowance } from '../rate-limit/rate-limits.service.js';
 import { SmsDeliveryService } from '../sms/sms-delivery.service.js';
 import type { DeliveryStatus } from '../sms/sms-message.entity.js';
-import { SmsDeliveryError, SmsSender } from '../sms/sms-sender.js';
+import { SentSms, SmsDeliveryError, SmsSender } from '../sms/sms-sender.js';
 import type { User } from '../users/user.entity.js';
 import { UniqueViolation, UsersService } from '../users/users.service.js';
 import { LoginAttempt } from './login-attempt.entity.js';
@@ -60,7 +60,7 @@ export class LoginAttemptsService {
    * only once the SMS is accepted (its partial token does not exist before); if the SMS fails, the attempt
    * is deleted again: no PIN exists that was not sent. No database connection is held during the SMS call.
    */
-  async open(user: User, client: ClientContext): Promise<OpenAttempt> {
+  async open(user: User, client: ClientContext, allowance?: SmsAllowance): Promise<OpenAttempt> {
     if (!user.phoneVerifiedAt && (await this.users.phoneVerifiedElsewhere(user.phone, user.id))) {
       throw phoneTaken();
     }
@@ -83,7 +83,7 @@ export class LoginAttemptsService {
     await this.attempts.insert(attempt);
     let delivery: DeliveryStatus;
     try {
-      delivery = await this.sendPin(attempt, pin, user.locale, client);
+      delivery = await this.sendPin(attempt, pin, user.locale, client, allowance);
     } catch (error) {
       await this.attempts.delete({ id });
       throw error;
@@ -99,7 +99,7 @@ export class LoginAttemptsService {
    * stays valid.
    */
   async resend(userId: string, attemptId: string, client: ClientContext): Promise<OpenAttempt> {
-    const attempt = await this.dataSource.transaction((manager) => this.lockOpen(manager, userId, attemptId));
+    const attempt = await this.findOpen(this.dataSource.manager, userId, attemptId);
     const previousSentAt = attempt.pinSentAt;
     const now = new Date();
     const claimed = await this.attempts
@@ -150,7 +150,7 @@ export class LoginAttemptsService {
 
   /** Where an open attempt stands (`GET /auth/2fa/status`): PIN lifetime, resend, attempts, SMS delivery. */
   async status(userId: string, attemptId: string): Promise<OpenAttempt> {
-    const attempt = await this.dataSource.transaction((manager) => this.lockOpen(manager, userId, attemptId));
+    const attempt = await this.findOpen(this.dataSource.manager, userId, attemptId);
     return this.describe(attempt, await this.delivery.latestStatus(attempt.id));
   }
 
@@ -168,7 +168,7 @@ export class LoginAttemptsService {
     // A per-account budget over time, on top of the per-attempt limit: new logins do not multiply guesses.
     await this.limits.consumePinCheck(userId, client);
     const outcome = await this.dataSource.transaction(async (manager): Promise<VerifyOutcome> => {
-      const attempt = await this.lockOpen(manager, userId, attemptId);
+      const attempt = await this.findOpen(manager, userId, attemptId, true);
       const now = new Date();
       if (attempt.pinExpiresAt <= now) {
         return {
@@ -229,11 +229,16 @@ export class LoginAttemptsService {
     return outcome.session;
   }
 
-  /** The attempt row, locked for this transaction, if it is still open; else `CHALLENGE_CLOSED`. */
-  private async lockOpen(manager: EntityManager, userId: string, attemptId: string): Promise<LoginAttempt> {
+  /** The attempt row if it is still open (locked for the transaction with `lock`); else `CHALLENGE_CLOSED`. */
+  private async findOpen(
+    manager: EntityManager,
+    userId: string,
+    attemptId: string,
+    lock = false,
+  ): Promise<LoginAttempt> {
     const attempt = await manager.findOne(LoginAttempt, {
       where: { id: attemptId, userId },
-      lock: { mode: 'pessimistic_write' },
+      ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}),
     });
     if (
       !attempt ||
@@ -251,26 +256,30 @@ export class LoginAttemptsService {
   }
 
   /**
-   * Counts the send against the SMS limits first (over a limit nothing is sent: 429), sends the PIN in the
-   * user's language, and records the message for delivery tracking (`attempt.smsMessageId` is set).
+   * Counts the send against the SMS limits first (over a limit nothing is sent: 429) unless the caller
+   * already did (`allowance`), sends the PIN in the user's language, and records the message for delivery
+   * tracking (`attempt.smsMessageId` is set). A send that certainly did not go out gives its budget back, so
+   * that retrying once the provider works again is not refused; a timeout may have gone out and keeps it.
    */
   private async sendPin(
     attempt: LoginAttempt,
     pin: string,
     locale: string | undefined,
     client: ClientContext,
+    allowance?: SmsAllowance,
   ): Promise<DeliveryStatus> {
     const { phone, userId } = attempt;
-    await this.limits.consumeSms({ phone, userId, client });
-    let messageId: string | null;
+    const budget = allowance ?? (await this.limits.consumeSms({ phone, userId, client }));
+    let sent: SentSms;
     try {
-      ({ messageId } = await this.sms.send({
+      sent = await this.sms.send({
         to: phone,
         text: this.pins.message(pin, locale),
         locale,
         otp: { code: pin, minutes: this.pins.minutes() },
-      }));
+      });
     } catch (error) {
+      if (error instanceof SmsDeliveryError && error.kind !== 'transport') await budget.release();
       await this.audit.record('pin_send_failed', client, userId, {
         reason: error instanceof SmsDeliveryError ? error.reason : 'error',
       });
@@ -287,8 +296,8 @@ export class LoginAttemptsService {
       );
     }
     await this.audit.record('pin_sent', client, userId);
-    attempt.smsMessageId = messageId;
-    return this.delivery.recordSent(messageId, attempt.id);
+    attempt.smsMessageId = sent.messageId;
+    return this.delivery.recordSent(sent, attempt.id);
   }
 
   private describe(attempt: LoginAttempt, delivery: DeliveryStatus): OpenAttempt {

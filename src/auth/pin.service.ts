@@ -40,7 +40,7 @@ export class PinService {
 
   /** The PIN's lifetime in whole minutes, as the SMS states it. */
   minutes(): number {
-    return Math.max(1, Math.round(this.config.pin.ttlSeconds / 60));
+    return Math.max(1, Math.floor(this.config.pin.ttlSeconds / 60)); // never promises more time than it has
   }
 
   /** The SMS text in the user's language, with the WebOTP line when APP_ORIGIN_DOMAIN is set; one segment. */

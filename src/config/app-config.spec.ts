@@ -170,6 +170,158 @@ describe(loadConfig.name, () => {
     });
   });
 
+  describe('TRUST_PROXY', () => {
+    it.each([undefined, '', 'false'])('off for %p', (value) => {
+      expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toBe(false);
+    });
+
+    it.each([
+      ['an IPv4 address', '127.0.0.1', ['127.0.0.1']],
+      ['an IPv6 address', '::1', ['::1']],
+      ['IPv4 and IPv6 CIDRs', '10.0.0.0/8, fc00::/7', ['10.0.0.0/8', 'fc00::/7']],
+      [
+        'the widest and narrowest prefixes',
+        '10.0.0.0/1,1.2.3.4/32,::/1,::1/128',
+        ['10.0.0.0/1', '1.2.3.4/32', '::/1', '::1/128'],
+      ],
+      ['the keywords', 'loopback,linklocal,uniquelocal', ['loopback', 'linklocal', 'uniquelocal']],
+      ['a mix', 'loopback, 192.168.1.10 ,2001:db8::/32', ['loopback', '192.168.1.10', '2001:db8::/32']],
+    ])('accepts %s', (_label, value, expected) => {
+      expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+    });
+
+    it.each([
+      ['true', 'true'],
+      ['a hop count', '1'],
+      ['a wildcard', '*'],
+      ['a host name', 'proxy.internal'],
+      ['a keyword in another case', 'Loopback'],
+      ['a bad address among good ones', '127.0.0.1,10.0.0.300'],
+      ['an IPv4 prefix above 32', '10.0.0.0/33'],
+      ['an IPv6 prefix above 128', '::/129'],
+      ['a zero prefix (everyone)', '0.0.0.0/0'],
+      ['a netmask', '10.0.0.0/255.0.0.0'],
+      ['a signed prefix', '10.0.0.0/+8'],
+      ['an empty prefix', '10.0.0.0/'],
+      ['only commas', ',,'],
+    ])('refuses %s', (_label, value) => {
+      const error = expectRejected({ TRUST_PROXY: value }, 'TRUST_PROXY');
+      const problem = error.problems.find((p) => p.startsWith('TRUST_PROXY'));
+      expect(problem).toMatch(/false.*IP addresses.*CIDRs.*loopback, linklocal, uniquelocal/);
+    });
+
+    it('names only the refused entries', () => {
+      const error = expectRejected({ TRUST_PROXY: '127.0.0.1,true,::1' }, 'TRUST_PROXY');
+      const problem = error.problems.find((p) => p.startsWith('TRUST_PROXY')) ?? '';
+      expect(problem).toContain('"true"');
+      expect(problem).not.toContain('127.0.0.1');
+    });
+  });
+
+  describe('SMS_TEST_NUMBERS', () => {
+    it('accepts valid numbers with PINs of PIN_LENGTH digits, keyed by their E.164 form', () => {
+      const config = loadConfig({ SMS_TEST_NUMBERS: '+12015550123:123456, +81 90 1234 5678:000000' });
+      expect([...config.sms.testNumbers]).toEqual([
+        ['+12015550123', '123456'],
+        ['+819012345678', '000000'],
+      ]);
+      const eight = loadConfig({ PIN_LENGTH: '8', SMS_TEST_NUMBERS: '+12015550123:12345678' });
+      expect(eight.sms.testNumbers.get('+12015550123')).toBe('12345678');
+    });
+
+    it.each([
+      ['a number no registration accepts', '+15555550100:987654', '"+15555550100"'],
+      ['a local number', '09012345678:987654', 'entry 1'],
+      ['a kept trunk 0', '+81 090 1234 5678:987654', '"+81 090 1234 5678"'],
+      ['letters', 'phone:987654', 'entry 1'],
+      ['a swapped entry (never shown: it is the PIN)', '987654:+12015550123', 'entry 1'],
+      ['a second colon', '+12015550123:98:7654', 'PIN for +12015550123'],
+    ])('refuses %s, naming the number (or only the entry), never the PIN', (_label, value, shown) => {
+      const error = expectRejected({ SMS_TEST_NUMBERS: value }, 'SMS_TEST_NUMBERS');
+      expect(error.message).toContain(shown);
+      expect(error.message).not.toContain('987654');
+    });
+
+    it.each([
+      ['too short', '12345'],
+      ['too long', '1234567'],
+      ['not digits', '12345a'],
+      ['empty', ''],
+    ])('refuses a PIN %s for PIN_LENGTH=6, naming the number but not the PIN', (_label, pin) => {
+      const error = expectRejected({ SMS_TEST_NUMBERS: `+12015550123:${pin}` }, 'SMS_TEST_NUMBERS');
+      const problem = error.problems.find((p) => p.startsWith('SMS_TEST_NUMBERS')) ?? '';
+      expect(problem).toContain('+12015550123');
+      expect(problem).toContain('6 digits');
+      if (pin) expect(error.message).not.toContain(pin);
+    });
+
+    it('checks the PIN against PIN_LENGTH', () => {
+      expectRejected({ PIN_LENGTH: '8', SMS_TEST_NUMBERS: '+12015550123:123456' }, 'SMS_TEST_NUMBERS');
+      expect(
+        loadConfig({ PIN_LENGTH: '4', SMS_TEST_NUMBERS: '+12015550123:1234' }).sms.testNumbers.size,
+      ).toBe(1);
+    });
+
+    it('refuses an entry without a PIN, without echoing it', () => {
+      const error = expectRejected(
+        { SMS_TEST_NUMBERS: '+12015550123:123456,+12015550124' },
+        'SMS_TEST_NUMBERS',
+      );
+      expect(error.message).toContain('entry 2');
+    });
+
+    it('refuses a number listed twice (also when written differently)', () => {
+      const error = expectRejected(
+        { SMS_TEST_NUMBERS: '+12015550123:123456,+1 201 555 0123:654321' },
+        'SMS_TEST_NUMBERS',
+      );
+      expect(error.message).toContain('+12015550123 is listed more than once');
+      expect(error.message).not.toContain('654321');
+    });
+
+    it('reports every bad entry at once', () => {
+      const error = rejectionOf({
+        SMS_TEST_NUMBERS: '+15555550100:123456,+12015550123:1,+12015550124:123456',
+      });
+      expect(error.problems.filter((p) => p.startsWith('SMS_TEST_NUMBERS'))).toHaveLength(2);
+    });
+  });
+
+  describe('APP_ORIGIN_DOMAIN', () => {
+    /** An ASCII host name of exactly `length` characters. */
+    const domainOf = (length: number) => `${'a'.repeat(length - 4)}.com`;
+
+    it('accepts a domain up to 40 characters (every locale, 8-digit PIN, 10 minutes: one segment)', () => {
+      expect(loadConfig({ APP_ORIGIN_DOMAIN: 'App.Example.com' }).sms.appOriginDomain).toBe(
+        'app.example.com',
+      );
+      expect(loadConfig({ APP_ORIGIN_DOMAIN: domainOf(40) }).sms.appOriginDomain).toBe(domainOf(40));
+    });
+
+    it('refuses a longer one, saying how long it may be', () => {
+      const error = expectRejected({ APP_ORIGIN_DOMAIN: domainOf(41) }, 'APP_ORIGIN_DOMAIN');
+      expect(error.message).toContain('at most 40 characters');
+    });
+
+    it('refuses what is not a host name', () => {
+      expectRejected({ APP_ORIGIN_DOMAIN: 'https://app.example.com' }, 'APP_ORIGIN_DOMAIN');
+    });
+  });
+
+  describe('XOXZO_TEMPLATE_IDS', () => {
+    it('accepts one template per locale', () => {
+      expect(loadConfig({ XOXZO_TEMPLATE_IDS: 'en:11,ja:12' }).sms.xoxzo.templates.byLocale).toEqual({
+        en: '11',
+        ja: '12',
+      });
+    });
+
+    it.each(['en:1,en:2', 'en:1,ja:2,en:1'])('refuses a locale given twice (%s)', (value) => {
+      const error = expectRejected({ XOXZO_TEMPLATE_IDS: value }, 'XOXZO_TEMPLATE_IDS');
+      expect(error.message).toContain('locale en');
+    });
+  });
+
   describe('several problems', () => {
     it('reports every malformed variable at once', () => {
       const error = rejectionOf({
@@ -200,6 +352,31 @@ describe(loadConfig.name, () => {
       const error = rejectionOf({ NODE_ENV: 'production', PORT: 'abc', SMS_DRIVER: 'console' });
       const named = error.problems.map((p) => p.split(':')[0]);
       expect(named).toEqual(expect.arrayContaining(['PORT', 'JWT_SECRET']));
+    });
+
+    it('reports the new checks together with the rest', () => {
+      const error = rejectionOf({
+        PORT: 'abc',
+        TRUST_PROXY: 'true',
+        SMS_TEST_NUMBERS: '+15555550100:123456',
+        APP_ORIGIN_DOMAIN: `${'a'.repeat(60)}.com`,
+        XOXZO_TEMPLATE_IDS: 'en:1,en:2',
+      });
+      const named = error.problems.map((p) => p.split(':')[0]);
+      expect(named).toEqual(
+        expect.arrayContaining([
+          'PORT',
+          'TRUST_PROXY',
+          'SMS_TEST_NUMBERS',
+          'APP_ORIGIN_DOMAIN',
+          'XOXZO_TEMPLATE_IDS',
+        ]),
+      );
+    });
+
+    it('does not check test-number PINs against a PIN_LENGTH that is itself invalid', () => {
+      const error = rejectionOf({ PIN_LENGTH: '12', SMS_TEST_NUMBERS: '+12015550123:123456' });
+      expect(error.problems.map((p) => p.split(':')[0])).toEqual(['PIN_LENGTH']);
     });
   });
 });

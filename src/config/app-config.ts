@@ -1,4 +1,7 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { PIN_SMS_LOCALES, renderPinSms, segments } from '../auth/pin-message.js';
+import { toE164 } from '../users/phone.js';
 
 /**
  * The whole configuration, read from the environment once at boot (`loadConfig`) and injected as a typed
@@ -166,15 +169,8 @@ const envSchema = z.object({
       )
       .optional(),
   ),
-  SMS_TEST_NUMBERS: optionalString.pipe(
-    z
-      .string()
-      .regex(
-        /^\+[1-9][0-9]{6,14}:[0-9]{4,8}(,\+[1-9][0-9]{6,14}:[0-9]{4,8})*$/,
-        'must look like +15555550100:123456,...',
-      )
-      .optional(),
-  ),
+  // Checked entry by entry in `testNumbers` (the problems name the number, never the PIN).
+  SMS_TEST_NUMBERS: optionalString,
   SMS_TEST_NUMBERS_IN_PRODUCTION: z.enum(['true', 'false']).default('false'),
   SMS_ALLOWED_COUNTRIES: optionalString.pipe(
     z
@@ -210,6 +206,15 @@ function pairs(list: string | undefined): Map<string, string> {
   );
 }
 
+/** The keys listed more than once in `key:value,...`. */
+function duplicateKeys(list: string | undefined): string[] {
+  const keys = (list ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((pair) => pair.slice(0, pair.indexOf(':')));
+  return [...new Set(keys.filter((key, i) => keys.indexOf(key) !== i))];
+}
+
 function list(value: string | undefined): string[] {
   return (value ?? '')
     .split(',')
@@ -218,6 +223,95 @@ function list(value: string | undefined): string[] {
 }
 
 const MIN_SECRET_LENGTH = 32;
+
+/** proxy-addr's names for address ranges, accepted in TRUST_PROXY. */
+const TRUST_PROXY_KEYWORDS = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * One TRUST_PROXY entry as Fastify's proxy-addr takes it: an IPv4/IPv6 address, a CIDR with a prefix length
+ * valid for its family (1-32 / 1-128; proxy-addr refuses 0), or a keyword.
+ */
+function isTrustProxyEntry(entry: string): boolean {
+  if (TRUST_PROXY_KEYWORDS.includes(entry)) return true;
+  const slash = entry.indexOf('/');
+  if (slash === -1) return isIP(entry) !== 0;
+  const family = isIP(entry.slice(0, slash));
+  const prefix = entry.slice(slash + 1);
+  if (family === 0 || !/^[0-9]{1,3}$/.test(prefix)) return false;
+  return Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** `TRUST_PROXY`: unset or `false` → off; otherwise every listed entry must be a proxy-addr entry. */
+function trustProxyOf(value: string | undefined, problems: string[]): false | string[] {
+  if (value === undefined || value === 'false') return false;
+  const entries = list(value);
+  const bad = entries.filter((entry) => !isTrustProxyEntry(entry));
+  if (bad.length || entries.length === 0) {
+    problems.push(
+      `TRUST_PROXY: ${bad.length ? bad.map((b) => JSON.stringify(b)).join(', ') : JSON.stringify(value)} not accepted; ` +
+        'use false (or leave it unset) for off, or a comma-separated list of IP addresses (10.0.0.1, ::1), ' +
+        `CIDRs (10.0.0.0/8, fc00::/7) and the keywords ${TRUST_PROXY_KEYWORDS.join(', ')}`,
+    );
+  }
+  return entries;
+}
+
+/**
+ * `SMS_TEST_NUMBERS` (`+12015550123:123456,...`) as E.164 → PIN. Every number must be one registration accepts
+ * (`toE164`), listed once, with a PIN of exactly `pinLength` digits (skipped when `pinLength` is undefined,
+ * i.e. PIN_LENGTH is itself invalid). Problems name the number, never the PIN.
+ */
+function testNumbersOf(value: string | undefined, pinLength: number | undefined, problems: string[]) {
+  const numbers = new Map<string, string>();
+  list(value).forEach((entry, index) => {
+    const at = entry.indexOf(':');
+    if (at === -1) {
+      problems.push(`SMS_TEST_NUMBERS: entry ${index + 1} is not <+number>:<PIN> (like +12015550123:123456)`);
+      return;
+    }
+    const number = entry.slice(0, at).trim();
+    const pin = entry.slice(at + 1).trim();
+    const e164 = toE164(number);
+    if (!e164) {
+      // Shown only when it starts with `+`: a swapped `PIN:number` entry must not print the PIN.
+      const shown = number.startsWith('+')
+        ? `${JSON.stringify(number.slice(0, 40))} (entry ${index + 1})`
+        : `entry ${index + 1}`;
+      problems.push(
+        `SMS_TEST_NUMBERS: ${shown} is not a valid phone number in international format ` +
+          '(+<country code><number>); registration would refuse it',
+      );
+    } else if (numbers.has(e164)) {
+      problems.push(`SMS_TEST_NUMBERS: ${e164} is listed more than once`);
+    }
+    if (pinLength !== undefined && !(pin.length === pinLength && /^[0-9]+$/.test(pin))) {
+      problems.push(
+        `SMS_TEST_NUMBERS: the PIN for ${e164 ?? `entry ${index + 1}`} must be exactly ${pinLength} digits (PIN_LENGTH)`,
+      );
+    }
+    if (e164 && !numbers.has(e164)) numbers.set(e164, pin);
+  });
+  return numbers;
+}
+
+/** The PIN SMS's worst case: the longest PIN (PIN_LENGTH's maximum) and 10 minutes (PIN_TTL_SECONDS' maximum). */
+const WORST_PIN = '0'.repeat(8);
+const WORST_MINUTES = 10;
+
+/** Whether every locale's PIN SMS still fits one segment in the worst case with this WebOTP domain. */
+function fitsOneSegment(originDomain: string): boolean {
+  return PIN_SMS_LOCALES.every(
+    (locale) =>
+      segments(renderPinSms({ pin: WORST_PIN, minutes: WORST_MINUTES, locale, originDomain })) === 1,
+  );
+}
+
+/** The longest APP_ORIGIN_DOMAIN that keeps every PIN SMS in one segment (host names are ASCII). */
+function longestOriginDomain(): number {
+  let length = 0;
+  while (length < 253 && fitsOneSegment('a'.repeat(length + 1))) length++;
+  return length;
+}
 
 /**
  * Validates the environment and returns the typed configuration, or throws a `ConfigError` naming every
@@ -229,11 +323,14 @@ export function loadConfig(
 ): AppConfig {
   let parsed = envSchema.safeParse(env);
   const problems: string[] = [];
+  const malformed = new Set<string>();
   if (!parsed.success) {
     // Report every problem in one go: collect the malformed variables, then check the rest without them.
-    const bad = new Set(parsed.error.issues.map((i) => String(i.path[0])));
+    for (const issue of parsed.error.issues) malformed.add(String(issue.path[0]));
     problems.push(...parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-    parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([key]) => !bad.has(key))));
+    parsed = envSchema.safeParse(
+      Object.fromEntries(Object.entries(env).filter(([key]) => !malformed.has(key))),
+    );
     if (!parsed.success) throw new ConfigError(problems);
   }
   const e = parsed.data;
@@ -258,14 +355,28 @@ export function loadConfig(
   if (e.PIN_TTL_SECONDS > e.PARTIAL_TOKEN_TTL_SECONDS) {
     problems.push('PIN_TTL_SECONDS: must not exceed PARTIAL_TOKEN_TTL_SECONDS');
   }
-  const testNumbers = pairs(e.SMS_TEST_NUMBERS);
+  const testNumbers = testNumbersOf(
+    e.SMS_TEST_NUMBERS,
+    malformed.has('PIN_LENGTH') ? undefined : e.PIN_LENGTH,
+    problems,
+  );
   if (production && testNumbers.size && e.SMS_TEST_NUMBERS_IN_PRODUCTION !== 'true') testNumbers.clear();
   const corsOrigins = list(e.CORS_ORIGINS);
   for (const origin of corsOrigins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin))
       problems.push(`CORS_ORIGINS: ${origin} is not an origin like https://app.example.com`);
   }
-  const trustProxy = e.TRUST_PROXY === undefined || e.TRUST_PROXY === 'false' ? false : list(e.TRUST_PROXY);
+  const trustProxy = trustProxyOf(e.TRUST_PROXY, problems);
+  const appOriginDomain = e.APP_ORIGIN_DOMAIN?.toLowerCase();
+  if (appOriginDomain && !fitsOneSegment(appOriginDomain)) {
+    problems.push(
+      `APP_ORIGIN_DOMAIN: too long (${appOriginDomain.length} characters) for the PIN SMS to stay in one segment ` +
+        `with the WebOTP line; at most ${longestOriginDomain()} characters`,
+    );
+  }
+  for (const locale of duplicateKeys(e.XOXZO_TEMPLATE_IDS)) {
+    problems.push(`XOXZO_TEMPLATE_IDS: locale ${locale} is given more than once`);
+  }
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -306,7 +417,7 @@ export function loadConfig(
       deadlineMs: e.SMS_DEADLINE_MS,
       breaker: { threshold: e.SMS_BREAKER_THRESHOLD, cooldownSeconds: e.SMS_BREAKER_COOLDOWN_SECONDS },
       publicBaseUrl: e.PUBLIC_BASE_URL,
-      appOriginDomain: e.APP_ORIGIN_DOMAIN?.toLowerCase(),
+      appOriginDomain,
       testNumbers,
       allowedCountries: list(e.SMS_ALLOWED_COUNTRIES).map((c) => c.toUpperCase()),
     },

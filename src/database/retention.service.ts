@@ -3,13 +3,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 
-const HOUR_MS = 3600 * 1000;
+const INTERVAL_MS = 10 * 60 * 1000;
 
 /**
- * Deletes what no rule needs any more, hourly (every instance may run it: the deletes are idempotent).
+ * Deletes what no rule needs any more, every ten minutes (every instance may run it: the deletes are
+ * idempotent).
  * Login attempts live at most PARTIAL_TOKEN_TTL_SECONDS, so a day is ample; refresh tokens are kept until
  * they expire (reuse detection needs the spent ones); ended sessions are kept 30 days; SMS records 90 days;
- * the audit trail AUDIT_RETENTION_DAYS. Rate-limit counters clean themselves (see `rate-limit`).
+ * the audit trail AUDIT_RETENTION_DAYS; rate-limit counters when their window ends.
  */
 @Injectable()
 export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -22,7 +23,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.run(), HOUR_MS).unref();
+    this.timer = setInterval(() => void this.run(), INTERVAL_MS).unref();
   }
 
   onModuleDestroy(): void {
@@ -42,6 +43,16 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
         [],
       ],
       sms_messages: [`DELETE FROM sms_messages WHERE created_at < now() - interval '90 days'`, []],
+      rate_limit_counters: [`DELETE FROM rate_limit_counters WHERE expires_at < now()`, []],
+      // Counts below LOGIN_FREE_FAILURES go after an idle day; counts that already cost delays are kept 30
+      // idle days (never while locked), so pausing a day does not reset a guessing campaign.
+      login_failures: [
+        `DELETE FROM login_failures
+          WHERE (locked_until IS NULL OR locked_until < now())
+            AND (last_attempt_at < now() - interval '30 days'
+                 OR (failures < $1::int AND last_attempt_at < now() - interval '1 day'))`,
+        [this.config.limits.login.freeFailures],
+      ],
       auth_events: [
         `DELETE FROM auth_events WHERE created_at < now() - make_interval(days => $1::int)`,
         [this.config.retention.auditDays],

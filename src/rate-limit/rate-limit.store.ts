@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 
@@ -23,15 +23,20 @@ export abstract class RateLimitStore {
    * says how long until that bucket's window ends.
    */
   abstract hit(buckets: Bucket[], now?: Date): Promise<HitResult>;
+
+  /** Takes back one hit counted at `at` in every bucket (the guarded action did not happen after all). */
+  abstract release(buckets: Bucket[], at: Date): Promise<void>;
 }
 
-const CLEANUP_INTERVAL_MS = 10 * 60 * 1000;
+function windowOf(bucket: Bucket, at: Date): { start: Date; end: Date } {
+  const windowMs = bucket.windowSeconds * 1000;
+  const start = new Date(Math.floor(at.getTime() / windowMs) * windowMs);
+  return { start, end: new Date(start.getTime() + windowMs) };
+}
 
 @Injectable()
-export class PostgresRateLimitStore extends RateLimitStore implements OnModuleDestroy {
-  private readonly logger = new Logger(PostgresRateLimitStore.name);
-  private readonly cleanup = setInterval(() => void this.deleteExpired(), CLEANUP_INTERVAL_MS).unref();
-
+/** Counters of ended windows are deleted by `RetentionService`. */
+export class PostgresRateLimitStore extends RateLimitStore {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     super();
   }
@@ -43,9 +48,7 @@ export class PostgresRateLimitStore extends RateLimitStore implements OnModuleDe
     try {
       return await this.dataSource.transaction(async (manager) => {
         for (const bucket of ordered) {
-          const windowMs = bucket.windowSeconds * 1000;
-          const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
-          const windowEnd = new Date(windowStart.getTime() + windowMs);
+          const { start: windowStart, end: windowEnd } = windowOf(bucket, now);
           // Row-locking upsert: increments only while under the limit, atomically across instances.
           const rows: unknown[] = await manager.query(
             `INSERT INTO rate_limit_counters AS c (key, window_start, hits, expires_at)
@@ -71,15 +74,12 @@ export class PostgresRateLimitStore extends RateLimitStore implements OnModuleDe
     }
   }
 
-  onModuleDestroy(): void {
-    clearInterval(this.cleanup);
-  }
-
-  private async deleteExpired(): Promise<void> {
-    try {
-      await this.dataSource.query(`DELETE FROM rate_limit_counters WHERE expires_at < now()`);
-    } catch (error) {
-      this.logger.warn(`Could not delete expired rate-limit counters: ${String(error)}`);
+  async release(buckets: Bucket[], at: Date): Promise<void> {
+    for (const bucket of buckets) {
+      await this.dataSource.query(
+        `UPDATE rate_limit_counters SET hits = hits - 1 WHERE key = $1 AND window_start = $2 AND hits > 0`,
+        [bucket.key, windowOf(bucket, at).start],
+      );
     }
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { HttpStatus, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
@@ -15,6 +15,11 @@ const HOUR = 3600;
 const DAY = 86400;
 const QUARTER_HOUR = 900;
 
+/** SMS budget taken for one send; `release()` gives it back when the SMS did not go out. */
+export interface SmsAllowance {
+  release(): Promise<void>;
+}
+
 export interface SmsRequester {
   phone: string;
   userId: string;
@@ -27,10 +32,8 @@ export interface SmsRequester {
  * guarded action (an SMS, a password or PIN check) does not happen, and a `rate_limited` event is recorded.
  */
 @Injectable()
-export class RateLimitsService implements OnModuleDestroy {
+export class RateLimitsService {
   private readonly logger = new Logger(RateLimitsService.name);
-  /** Failure counts idle for a day are forgotten (locked names are kept until their lock ends). */
-  private readonly cleanup = setInterval(() => void this.forgetIdleFailures(), 10 * 60 * 1000).unref();
 
   constructor(
     private readonly store: RateLimitStore,
@@ -40,10 +43,10 @@ export class RateLimitsService implements OnModuleDestroy {
   ) {}
 
   /** Before every PIN SMS (registration, login, resend): per phone, account, IP, and the global budget. */
-  async consumeSms({ phone, userId, client }: SmsRequester): Promise<void> {
+  async consumeSms({ phone, userId, client }: SmsRequester): Promise<SmsAllowance> {
     this.assertSmsCountryAllowed(phone);
     const l = this.config.limits.sms;
-    return this.consume(
+    const release = await this.consume(
       [
         { name: 'sms_per_phone_hour', key: `sms:phone:${phone}`, limit: l.perPhoneHour, windowSeconds: HOUR },
         {
@@ -58,12 +61,18 @@ export class RateLimitsService implements OnModuleDestroy {
           limit: l.perAccountHour,
           windowSeconds: HOUR,
         },
-        { name: 'sms_per_ip_hour', key: `sms:ip:${client.ip}`, limit: l.perIpHour, windowSeconds: HOUR },
+        {
+          name: 'sms_per_ip_hour',
+          key: `sms:ip:${ipKey(client.ip)}`,
+          limit: l.perIpHour,
+          windowSeconds: HOUR,
+        },
         { name: 'sms_global_minute', key: 'sms:global', limit: l.globalPerMinute, windowSeconds: MINUTE },
       ],
       client,
       userId,
     );
+    return { release };
   }
 
   /**
@@ -81,9 +90,9 @@ export class RateLimitsService implements OnModuleDestroy {
   }
 
   /** Before every PIN check: a per-account budget, so new logins and resends do not multiply guesses. */
-  consumePinCheck(userId: string, client: ClientContext): Promise<void> {
+  async consumePinCheck(userId: string, client: ClientContext): Promise<void> {
     const limit = this.config.limits.pinChecksPerAccount15Min;
-    return this.consume(
+    await this.consume(
       [{ name: 'pin_checks_per_account', key: `pin:user:${userId}`, limit, windowSeconds: QUARTER_HOUR }],
       client,
       userId,
@@ -91,10 +100,10 @@ export class RateLimitsService implements OnModuleDestroy {
   }
 
   /** Before every password check, per client IP. */
-  consumeLoginByIp(client: ClientContext): Promise<void> {
+  async consumeLoginByIp(client: ClientContext): Promise<void> {
     const limit = this.config.limits.login.perIp15Min;
-    return this.consume(
-      [{ name: 'logins_per_ip', key: `login:ip:${client.ip}`, limit, windowSeconds: QUARTER_HOUR }],
+    await this.consume(
+      [{ name: 'logins_per_ip', key: `login:ip:${ipKey(client.ip)}`, limit, windowSeconds: QUARTER_HOUR }],
       client,
       null,
     );
@@ -142,28 +151,40 @@ export class RateLimitsService implements OnModuleDestroy {
     await this.dataSource.query(`DELETE FROM login_failures WHERE email_hash = $1`, [hashName(email)]);
   }
 
-  onModuleDestroy(): void {
-    clearInterval(this.cleanup);
-  }
-
-  private async forgetIdleFailures(): Promise<void> {
-    try {
-      await this.dataSource.query(
-        `DELETE FROM login_failures
-          WHERE last_attempt_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now())`,
-      );
-    } catch (error) {
-      this.logger.warn(`Could not delete idle login failure counts: ${String(error)}`);
-    }
-  }
-
-  private async consume(buckets: Bucket[], client: ClientContext, userId: string | null): Promise<void> {
-    const result = await this.store.hit(buckets.filter((b) => b.limit > 0));
-    if (result.allowed) return;
+  /** Counts one hit in every bucket (or refuses with 429); returns how to take the hit back. */
+  private async consume(
+    buckets: Bucket[],
+    client: ClientContext,
+    userId: string | null,
+  ): Promise<() => Promise<void>> {
+    const active = buckets.filter((b) => b.limit > 0);
+    const at = new Date();
+    const result = await this.store.hit(active, at);
+    if (result.allowed) return () => this.store.release(active, at);
     this.logger.warn(`Rate limit reached: ${result.bucket.name}`);
     await this.audit.record('rate_limited', client, userId, { limit: result.bucket.name });
     throw tooManyRequests(result.retryAfterSeconds);
   }
+}
+
+/**
+ * The key a client address is limited under: IPv4 as is, IPv6 by its /64 (one subscriber usually holds a
+ * whole /64, so per-address keys would let a single client rotate through 2^64 budgets).
+ */
+export function ipKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1];
+  if (!ip.includes(':')) return ip;
+  const [head, tail = ''] = ip.toLowerCase().split('%')[0].split('::');
+  const left = head ? head.split(':') : [];
+  const right = ip.includes('::') && tail ? tail.split(':') : [];
+  const groups = ip.includes('::')
+    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 function hashName(email: string): Buffer {

@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { DeliveryStatus, SmsMessage } from './sms-message.entity.js';
+import type { SentSms } from './sms-sender.js';
 import { XoxzoClient } from './xoxzo-client.js';
 
 const MESSAGE_ID = /^[A-Za-z0-9-]{1,64}$/;
@@ -22,11 +23,21 @@ export class SmsDeliveryService {
     private readonly config: AppConfig,
   ) {}
 
-  /** Called when a provider accepted an SMS. */
-  async recordSent(messageId: string | null, reference: string): Promise<DeliveryStatus> {
-    if (!messageId) return 'unknown';
-    await this.messages.insert({ messageId, reference, status: 'pending', providerStatus: null, cost: null });
-    return 'pending';
+  /**
+   * Called when a provider accepted an SMS. `pending` until its delivery report arrives; `unknown` when none
+   * will (console driver, test numbers, Xoxzo without PUBLIC_BASE_URL), so a client does not wait for it.
+   */
+  async recordSent(sent: SentSms, reference: string): Promise<DeliveryStatus> {
+    if (!sent.messageId) return 'unknown';
+    const status: DeliveryStatus = sent.deliveryReports ? 'pending' : 'unknown';
+    await this.messages.insert({
+      messageId: sent.messageId,
+      reference,
+      status,
+      providerStatus: null,
+      cost: null,
+    });
+    return status;
   }
 
   /** The status of the newest SMS sent for `reference`. */

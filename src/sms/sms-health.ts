@@ -17,8 +17,12 @@ export const CREDITS_REFRESH_MS = 60_000;
 
 /**
  * The SMS side of a health or status endpoint: the circuit breaker's state and the Xoxzo credit balance.
- * The balance is read with `GET /you/credits/` at most once per `CREDITS_REFRESH_MS` (concurrent callers
- * share one request); a failed read keeps the last known value. `status()` never rejects.
+ *
+ * `status()` never waits for the provider: it answers at once from the last known balance and, when that is
+ * older than `CREDITS_REFRESH_MS` (or was never read), starts one `GET /you/credits/` in the background. So
+ * the first call shows `credits: null`, and a later one the balance. At most one read is in flight and at
+ * most one is started per `CREDITS_REFRESH_MS` (a failed read is not retried sooner); a failed read keeps the
+ * last known value. `status()` never rejects, and a failed read never becomes an unhandled rejection.
  */
 @Injectable()
 export class SmsHealth {
@@ -35,35 +39,40 @@ export class SmsHealth {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async status(): Promise<SmsHealthStatus> {
+  /** Resolves at once (never rejects), whatever the provider does. */
+  status(): Promise<SmsHealthStatus> {
     const { driver } = this.config.sms;
     if (driver === 'console' || !this.client) {
-      return { driver, circuit: 'closed', credits: null, creditsCheckedAt: null };
+      return Promise.resolve({ driver, circuit: 'closed', credits: null, creditsCheckedAt: null });
     }
-    await this.refreshCredits(this.client);
-    return {
+    this.refreshCreditsInBackground(this.client);
+    return Promise.resolve({
       driver,
       circuit: this.breaker?.state ?? 'closed',
       credits: this.known?.credits ?? null,
       creditsCheckedAt: this.known ? new Date(this.known.at).toISOString() : null,
-    };
+    });
   }
 
-  private async refreshCredits(client: XoxzoClient): Promise<void> {
+  /** Resolves once no credit read is in flight (for tests and an orderly shutdown); never rejects. */
+  settled(): Promise<void> {
+    return this.inFlight ?? Promise.resolve();
+  }
+
+  private refreshCreditsInBackground(client: XoxzoClient): void {
     const now = this.now();
-    if (!this.inFlight && (this.lastTry === undefined || now - this.lastTry >= CREDITS_REFRESH_MS)) {
-      this.lastTry = now;
-      this.inFlight = client
-        .getCredits()
-        .then(
-          (credits) => void (this.known = { credits, at: this.now() }),
-          (error: unknown) =>
-            this.logger.warn(
-              `Could not read the Xoxzo credit balance: ${error instanceof Error ? error.message : String(error)}`,
-            ),
-        )
-        .finally(() => (this.inFlight = undefined));
-    }
-    await this.inFlight;
+    if (this.inFlight || (this.lastTry !== undefined && now - this.lastTry < CREDITS_REFRESH_MS)) return;
+    this.lastTry = now;
+    // `new Promise` also turns a synchronous throw of `getCredits` into a logged failure.
+    this.inFlight = new Promise<number>((resolve) => resolve(client.getCredits()))
+      .then(
+        (credits) => void (this.known = { credits, at: this.now() }),
+        (error: unknown) =>
+          this.logger.warn(
+            `Could not read the Xoxzo credit balance: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+      )
+      .catch(() => undefined)
+      .finally(() => (this.inFlight = undefined));
   }
 }

@@ -12,6 +12,8 @@ export interface OutgoingSms {
 export interface SentSms {
   /** The provider's id for the message (Xoxzo's `msgid`), when it gave one. */
   messageId: string | null;
+  /** The provider will report delivery for this message (Xoxzo with PUBLIC_BASE_URL). */
+  deliveryReports?: boolean;
 }
 
 /** Per-call options a wrapper (retries, deadline) hands to the sender it wraps. */

@@ -48,8 +48,8 @@ describe(SmsModule.name, () => {
   });
 
   it.each([{ SMS_DRIVER: 'console' }, XOXZO])('test numbers wrap either driver (%p)', async (env) => {
-    const module = await moduleFor({ ...env, SMS_TEST_NUMBERS: '+15555550100:123456' });
+    const module = await moduleFor({ ...env, SMS_TEST_NUMBERS: '+12015550123:123456' });
     expect(module.get(SmsSender)).toBeInstanceOf(TestNumbersSmsSender);
-    expect(module.get(SmsTestNumbers).fixedPin('+15555550100')).toBe('123456');
+    expect(module.get(SmsTestNumbers).fixedPin('+12015550123')).toBe('123456');
   });
 });

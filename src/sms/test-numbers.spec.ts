@@ -9,7 +9,7 @@ import { createSmsSender } from './sms.module.js';
 import { SmsTestNumbers, TestNumbersSmsSender } from './test-numbers.js';
 import { XoxzoClient } from './xoxzo-client.js';
 
-const TEST_NUMBER = '+15555550100';
+const TEST_NUMBER = '+12015550123';
 const REAL_NUMBER = '+819077778888';
 
 describe(TestNumbersSmsSender.name, () => {
@@ -49,7 +49,7 @@ describe(TestNumbersSmsSender.name, () => {
   });
 
   it('an SMS to a test number never reaches the provider, and is "accepted"', async () => {
-    const { sender } = build({ SMS_TEST_NUMBERS: `${TEST_NUMBER}:123456,+15555550101:999999` });
+    const { sender } = build({ SMS_TEST_NUMBERS: `${TEST_NUMBER}:123456,+12015550124:999999` });
     expect(sender).toBeInstanceOf(TestNumbersSmsSender);
     const before = fake.requests;
     const sent = await sender.send({ to: TEST_NUMBER, text: 'Your verification code is 123456.' });
@@ -76,7 +76,7 @@ describe(TestNumbersSmsSender.name, () => {
   });
 
   it('logs at boot, at warn level, how many test numbers are active (not which, nor their PINs)', () => {
-    build({ SMS_TEST_NUMBERS: `${TEST_NUMBER}:123456,+15555550101:999999` });
+    build({ SMS_TEST_NUMBERS: `${TEST_NUMBER}:123456,+12015550124:999999` });
     expect(warned).toEqual([expect.stringContaining('2 SMS test number(s) active')]);
     expect(warned.join()).not.toContain(TEST_NUMBER);
     expect(warned.join()).not.toContain('123456');

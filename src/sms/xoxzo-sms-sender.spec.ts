@@ -103,8 +103,10 @@ describe(XoxzoSmsSender.name, () => {
     });
 
     it('posts to the path with the trailing slash (the fake 404s without it)', async () => {
+      // No PUBLIC_BASE_URL here, so no delivery report will come for it.
       await expect(sender().send({ to: RECIPIENT, text: 'hello' })).resolves.toEqual({
         messageId: expect.stringMatching(/^[A-Za-z0-9]+$/),
+        deliveryReports: false,
       });
       const response = await post(
         '/sms/messages',
@@ -421,6 +423,7 @@ describe(XoxzoSmsSender.name, () => {
       });
       const sms = fake.sent.find((s) => s.msgid === sent.messageId)!;
       expect(sms.fields.callbackurl).toBe('https://auth.example.com/sms/xoxzo/delivery-reports');
+      expect(sent.deliveryReports).toBe(true);
     });
 
     it('template sends carry it too', async () => {
@@ -437,6 +440,7 @@ describe(XoxzoSmsSender.name, () => {
     it('no PUBLIC_BASE_URL → no callbackurl', async () => {
       const sent = await sender().send({ to: RECIPIENT, text: 'hello' });
       expect(fake.sent.find((s) => s.msgid === sent.messageId)?.fields).not.toHaveProperty('callbackurl');
+      expect(sent.deliveryReports).toBe(false);
     });
 
     it('the fake reports delivery to that URL, form-encoded, with msgid and status', async () => {

@@ -74,7 +74,7 @@ export class XoxzoSmsSender extends SmsSender {
 
   private accepted(messageId: string | null): SentSms {
     if (!messageId) this.logger.warn('Xoxzo accepted the SMS but returned no msgid');
-    return { messageId };
+    return { messageId, deliveryReports: messageId !== null && this.callbackurl !== undefined };
   }
 
   private failure(error: unknown, templateId: string | undefined): SmsDeliveryError {

@@ -27,7 +27,10 @@ export class UsersService {
   }
 
   /** @throws UniqueViolation when the email is taken (also under a concurrent insert). */
-  async create(data: Pick<User, 'email' | 'passwordHash' | 'phone' | 'locale'>): Promise<User> {
+  /** `id` may be chosen by the caller (e.g. to count limits before the row exists). */
+  async create(
+    data: Pick<User, 'email' | 'passwordHash' | 'phone' | 'locale'> & { id?: string },
+  ): Promise<User> {
     return this.users
       .save(this.users.create({ id: randomUUID(), ...data, phoneVerifiedAt: null }))
       .catch(rethrowUnique);

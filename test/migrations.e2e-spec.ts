@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
-import { createTestDatabase } from './support/test-app.js';
+import { createTestDatabase, startTestApp } from './support/test-app.js';
 
 /** The CI drift check: the committed migrations build exactly the schema the entities describe. */
 describe('database migrations', () => {
@@ -26,5 +26,20 @@ describe('database migrations', () => {
       `SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'migrations'`,
     );
     expect(tables[0].count).toBe('0');
+  });
+
+  it('run once when several instances start together on a new database (advisory lock)', async () => {
+    const databaseUrl = await createTestDatabase();
+    const apps = await Promise.all([1, 2, 3].map(() => startTestApp({ databaseUrl })));
+    try {
+      const { rows } = await apps[0].db.query<{ name: string; n: number }>(
+        'SELECT name, count(*)::int AS n FROM migrations GROUP BY name',
+      );
+      expect(rows).toHaveLength(dataSource.migrations.length);
+      expect(rows.every((row) => row.n === 1)).toBe(true);
+      for (const app of apps) expect((await app.get('/health')).status).toBe(200);
+    } finally {
+      await Promise.all(apps.map((app) => app.close()));
+    }
   });
 });

@@ -14,6 +14,7 @@ const MINUTE = 60;
 const HOUR = 3600;
 const DAY = 86400;
 const QUARTER_HOUR = 900;
+const MAX_REMEMBERED_REFUSALS = 10_000;
 
 /** SMS budget taken for one send; `release()` gives it back when the SMS did not go out. */
 export interface SmsAllowance {
@@ -34,6 +35,8 @@ export interface SmsRequester {
 @Injectable()
 export class RateLimitsService {
   private readonly logger = new Logger(RateLimitsService.name);
+  /** Limit key and window → the window's end: see `firstRefusal`. */
+  private readonly refusals = new Map<string, number>();
 
   constructor(
     private readonly store: RateLimitStore,
@@ -142,13 +145,37 @@ export class RateLimitsService {
          FROM login_failures WHERE email_hash = $1`,
       [emailHash, l.freeFailures, l.maxDelaySeconds],
     );
-    await this.audit.record('rate_limited', client, userId, { limit: 'login_failures_per_account' });
+    const bucket = {
+      name: 'login_failures_per_account',
+      key: `login:name:${emailHash.toString('hex')}`,
+      limit: 0,
+    };
+    if (this.firstRefusal({ ...bucket, windowSeconds: MINUTE }, new Date())) {
+      await this.audit.record('rate_limited', client, userId, { limit: bucket.name });
+    }
     throw tooManyRequests(Math.max(1, state?.retry_after ?? 1), 'Too many failed logins for this account');
   }
 
   /** A correct password: the consecutive-failure count starts again. */
   async loginSucceeded(email: string): Promise<void> {
     await this.dataSource.query(`DELETE FROM login_failures WHERE email_hash = $1`, [hashName(email)]);
+  }
+
+  /**
+   * True the first time (in this process) a bucket refuses in its current window: one log line and one
+   * `rate_limited` event per limit and window, not one per refused request (which an attacker would control).
+   */
+  private firstRefusal(bucket: Bucket, at: Date): boolean {
+    const windowMs = bucket.windowSeconds * 1000;
+    const windowEnd = (Math.floor(at.getTime() / windowMs) + 1) * windowMs;
+    const key = `${bucket.key}@${windowEnd}`;
+    if (this.refusals.has(key)) return false;
+    if (this.refusals.size >= MAX_REMEMBERED_REFUSALS) {
+      for (const [k, end] of this.refusals) if (end <= at.getTime()) this.refusals.delete(k);
+      if (this.refusals.size >= MAX_REMEMBERED_REFUSALS) this.refusals.clear();
+    }
+    this.refusals.set(key, windowEnd);
+    return true;
   }
 
   /** Counts one hit in every bucket (or refuses with 429); returns how to take the hit back. */
@@ -161,8 +188,10 @@ export class RateLimitsService {
     const at = new Date();
     const result = await this.store.hit(active, at);
     if (result.allowed) return () => this.store.release(active, at);
-    this.logger.warn(`Rate limit reached: ${result.bucket.name}`);
-    await this.audit.record('rate_limited', client, userId, { limit: result.bucket.name });
+    if (this.firstRefusal(result.bucket, at)) {
+      this.logger.warn(`Rate limit reached: ${result.bucket.name}`);
+      await this.audit.record('rate_limited', client, userId, { limit: result.bucket.name });
+    }
     throw tooManyRequests(result.retryAfterSeconds);
   }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pg from 'pg';
 import { createApp } from '../../src/bootstrap.js';
@@ -38,6 +39,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Share a database with another app instance (several instances behind one load balancer). */
   databaseUrl?: string;
+  /** Where the app logs (default: nowhere, or the console with E2E_LOG=1). */
+  logger?: LoggerService;
 }
 
 /**
@@ -61,7 +64,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.env,
   });
   // E2E_LOG=1 npm test … shows the app's log (errors behind a 500, the console SMS driver).
-  const app = await createApp(config, databaseUrl, process.env.E2E_LOG ? undefined : false);
+  const app = await createApp(
+    config,
+    databaseUrl,
+    options.logger ?? (process.env.E2E_LOG ? undefined : false),
+  );
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();
   const db = new pg.Client({ connectionString: databaseUrl });

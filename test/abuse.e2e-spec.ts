@@ -238,10 +238,10 @@ describe('SMS limits and failed sends (SMS_LIMIT_PER_PHONE_HOUR=2)', () => {
     await closeApp(t);
   });
 
-  it('gives the budget back when Xoxzo refuses the SMS: the retry after the outage is not 429', async () => {
+  it('gives the budget back when Xoxzo certainly did not send (403 out of credit): the retry is not 429', async () => {
     await awayFromWindowEnd(HOUR);
     const id = newIdentity();
-    t.xoxzo.failAlways('http500');
+    t.xoxzo.failAlways('http403');
     expectError(await register(t, id), 503, 'SMS_UNAVAILABLE');
     expectError(await register(t, id), 503, 'SMS_UNAVAILABLE');
     expectError(await register(t, id), 503, 'SMS_UNAVAILABLE');
@@ -251,6 +251,17 @@ describe('SMS limits and failed sends (SMS_LIMIT_PER_PHONE_HOUR=2)', () => {
     // Two SMS really went out: the limit applies to them.
     expectTooMany(await login(t, id), HOUR);
     expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(2);
+  });
+
+  it('keeps the budget when the SMS may have gone out (a 5xx or a timeout in any attempt)', async () => {
+    await awayFromWindowEnd(HOUR);
+    const id = newIdentity();
+    t.xoxzo.failAlways('http500');
+    expectError(await register(t, id), 503, 'SMS_UNAVAILABLE');
+    expectError(await register(t, id), 503, 'SMS_UNAVAILABLE');
+    t.xoxzo.recover();
+    expectTooMany(await register(t, id), HOUR);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(0);
   });
 
   it('refuses a registration over the limit before hashing or storing anything', async () => {

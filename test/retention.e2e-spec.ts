@@ -49,6 +49,32 @@ describe('data retention', () => {
     expect((await t.post('/auth/refresh', { refreshToken: live.session.refreshToken })).status).toBe(200);
   });
 
+  it('frees the email and number of an account that never verified its phone, a day after registering', async () => {
+    const unverified = await t.post('/auth/register', {
+      email: 'never-verified@example.com',
+      password: 'correct horse battery staple',
+      phone: '+819077776666',
+    });
+    expect(unverified.status).toBe(201);
+    const token = unverified.body.accessToken as string;
+    const id = (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { sub: string }).sub;
+    await t.db.query(`UPDATE users SET created_at = now() - interval '2 days' WHERE id = $1`, [id]);
+    await t.app.get(RetentionService).run();
+    expect((await t.db.query('SELECT 1 FROM users WHERE id = $1', [id])).rows).toHaveLength(1); // attempt still open
+    await t.db.query(
+      `UPDATE login_attempts SET expires_at = now() - interval '1 second' WHERE user_id = $1`,
+      [id],
+    );
+    const removed = await t.app.get(RetentionService).run();
+    expect(removed.users).toBe(1);
+    const again = await t.post('/auth/register', {
+      email: 'never-verified@example.com',
+      password: 'another horse battery staple',
+      phone: '+819077776665',
+    });
+    expect(again.status).toBe(201);
+  });
+
   it('forgets small password-failure counts after an idle day, but keeps counts that cost delays 30 days', async () => {
     const rows = [
       ['small, idle 2 days', 2, '2 days', false],

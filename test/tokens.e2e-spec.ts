@@ -375,6 +375,39 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
     });
   });
 
+  describe('absolute session lifetime (SESSION_MAX_SECONDS)', () => {
+    it('refuses to refresh a session older than SESSION_MAX_SECONDS, however recently it was refreshed', async () => {
+      const { session } = await registerAndVerify(t);
+      const sid = decodeJwt(session.accessToken).payload.sid as string;
+      const refreshed = await refresh(session.refreshToken);
+      expect(refreshed.status).toBe(200);
+      // The default is 90 days: move the second factor 91 days back.
+      await t.db.query(`UPDATE sessions SET authenticated_at = now() - interval '91 days' WHERE id = $1`, [
+        sid,
+      ]);
+      const late = await refresh(refreshed.body.refreshToken);
+      expect(late.status).toBe(401);
+      expect(late.body.code).toBe('REFRESH_INVALID');
+    });
+
+    it('never issues a refresh token that outlives its session', async () => {
+      const { session } = await registerAndVerify(t);
+      const sid = decodeJwt(session.accessToken).payload.sid as string;
+      await t.db.query(`UPDATE sessions SET authenticated_at = now() - interval '89 days' WHERE id = $1`, [
+        sid,
+      ]);
+      const refreshed = await refresh(session.refreshToken);
+      expect(refreshed.status).toBe(200);
+      const { rows } = await t.db.query(
+        `SELECT extract(epoch FROM rt.expires_at - (s.authenticated_at + interval '90 days'))::int AS over
+           FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+          WHERE rt.token_hash = $1`,
+        [sha256(refreshed.body.refreshToken)],
+      );
+      expect(rows[0].over).toBeLessThanOrEqual(0);
+    });
+  });
+
   describe('refresh reuse grace window (default 5 s)', () => {
     let g: TestApp;
     beforeAll(async () => {

@@ -41,11 +41,18 @@ export class AuthService {
     client: ClientContext,
     acceptLanguage?: string,
   ): Promise<ChallengeResponse> {
-    if (await this.users.phoneVerifiedElsewhere(dto.phone)) throw phoneTaken();
-    // The SMS budget (phone, IP, global…) is taken before any expensive work: a refused registration costs
-    // no password hash and leaves no row behind.
+    // The SMS budget (phone, IP, global…) is taken first, and kept when the registration is refused: probing
+    // which emails or phones exist costs the same budget as sending SMS, and a refused registration costs no
+    // password hash and leaves no row behind.
     const id = randomUUID();
-    const allowance = await this.limits.consumeSms({ phone: dto.phone, userId: id, client });
+    const allowance = await this.limits.consumeSms({
+      phone: dto.phone,
+      userId: id,
+      client,
+      newAccount: true,
+    });
+    if (await this.users.findByEmail(dto.email)) throw emailTaken();
+    if (await this.users.phoneVerifiedElsewhere(dto.phone)) throw phoneTaken();
     let user: User;
     try {
       user = await this.users.create({
@@ -56,14 +63,8 @@ export class AuthService {
         locale: dto.locale ? pinSmsLocale(dto.locale) : localeFromAcceptLanguage(acceptLanguage),
       });
     } catch (error) {
+      if (error instanceof UniqueViolation) throw emailTaken(); // a concurrent registration won
       await allowance.release();
-      if (error instanceof UniqueViolation) {
-        throw new ApiException(
-          HttpStatus.CONFLICT,
-          ErrorCode.EMAIL_TAKEN,
-          'An account with this email already exists',
-        );
-      }
       throw error;
     }
     try {
@@ -160,4 +161,12 @@ export class AuthService {
 
 function secondsUntil(at: Date): number {
   return Math.max(0, Math.ceil((at.getTime() - Date.now()) / 1000));
+}
+
+function emailTaken(): ApiException {
+  return new ApiException(
+    HttpStatus.CONFLICT,
+    ErrorCode.EMAIL_TAKEN,
+    'An account with this email already exists',
+  );
 }

@@ -114,7 +114,8 @@ export class LoginAttemptsService {
       })
       .execute();
     if (!claimed.affected) {
-      const fresh = await this.attempts.findOneByOrFail({ id: attempt.id });
+      // Closed meanwhile (verified, locked, expired)? Then say so, not "too soon".
+      const fresh = await this.findOpen(this.dataSource.manager, userId, attemptId);
       const retryAfter = Math.max(
         1,
         Math.ceil(
@@ -141,8 +142,9 @@ export class LoginAttemptsService {
     attempt.pinHash = this.pins.hash(pin, attempt.id);
     attempt.pinSentAt = now;
     attempt.pinExpiresAt = this.after(now, this.config.pin.ttlSeconds);
+    // Only if no newer resend has claimed the attempt since (a slow SMS must not overwrite a newer PIN).
     await this.attempts.update(
-      { id: attempt.id, status: 'pending' },
+      { id: attempt.id, status: 'pending', pinSentAt: now },
       { pinHash: attempt.pinHash, pinExpiresAt: attempt.pinExpiresAt, smsMessageId: attempt.smsMessageId },
     );
     return this.describe(attempt, delivery);
@@ -259,7 +261,8 @@ export class LoginAttemptsService {
    * Counts the send against the SMS limits first (over a limit nothing is sent: 429) unless the caller
    * already did (`allowance`), sends the PIN in the user's language, and records the message for delivery
    * tracking (`attempt.smsMessageId` is set). A send that certainly did not go out gives its budget back, so
-   * that retrying once the provider works again is not refused; a timeout may have gone out and keeps it.
+   * that retrying once the provider works again is not refused; one that may have gone out (a timeout or a
+   * 5xx in any of its attempts) keeps it.
    */
   private async sendPin(
     attempt: LoginAttempt,
@@ -279,7 +282,7 @@ export class LoginAttemptsService {
         otp: { code: pin, minutes: this.pins.minutes() },
       });
     } catch (error) {
-      if (error instanceof SmsDeliveryError && error.kind !== 'transport') await budget.release();
+      if (error instanceof SmsDeliveryError && !error.mayHaveBeenSent) await budget.release();
       await this.audit.record('pin_send_failed', client, userId, {
         reason: error instanceof SmsDeliveryError ? error.reason : 'error',
       });

@@ -38,7 +38,7 @@ export class SessionsService {
       revokedAt: null,
       revokedReason: null,
     });
-    const refreshToken = await this.issueRefreshToken(sessionId, manager);
+    const refreshToken = await this.issueRefreshToken(sessionId, authenticatedAt, manager);
     return { userId, sessionId, authenticatedAt, refreshToken };
   }
 
@@ -58,13 +58,14 @@ export class SessionsService {
            FROM sessions s
           WHERE rt.token_hash = $1 AND rt.used_at IS NULL AND rt.expires_at > now()
             AND s.id = rt.session_id AND s.revoked_at IS NULL
+            AND s.authenticated_at > now() - make_interval(secs => $2::int)
         RETURNING s.id AS session_id, s.user_id, s.authenticated_at`,
-          [hash],
+          [hash, this.config.jwt.sessionMaxSeconds],
         )
         .then((result: [typeof rows, number]) => result[0]);
       const spent = rows[0];
       if (spent) {
-        const next = await this.issueRefreshToken(spent.session_id, manager);
+        const next = await this.issueRefreshToken(spent.session_id, spent.authenticated_at, manager);
         return {
           userId: spent.user_id,
           sessionId: spent.session_id,
@@ -72,14 +73,15 @@ export class SessionsService {
           refreshToken: next,
         };
       }
-      const known = await manager.findOne(RefreshToken, {
-        where: { tokenHash: hash },
-        relations: { session: true },
-      });
-      const graceMs = this.config.jwt.refreshReuseGraceSeconds * 1000;
-      if (known?.usedAt && Date.now() - known.usedAt.getTime() >= graceMs) {
-        await this.revokeIn(manager, known.sessionId, 'refresh_reuse');
-        reusedBy = known.session?.userId ?? null;
+      // Spent longer ago than the grace window (compared on the database's clock, which wrote used_at)?
+      const [reused]: { session_id: string; user_id: string }[] = await manager.query(
+        `SELECT rt.session_id, s.user_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+          WHERE rt.token_hash = $1 AND rt.used_at <= now() - make_interval(secs => $2::int)`,
+        [hash, this.config.jwt.refreshReuseGraceSeconds],
+      );
+      if (reused) {
+        await this.revokeIn(manager, reused.session_id, 'refresh_reuse');
+        reusedBy = reused.user_id;
       }
       return undefined;
     });
@@ -122,9 +124,20 @@ export class SessionsService {
     return this.dataSource.manager.existsBy(Session, { id: sessionId, userId, revokedAt: IsNull() });
   }
 
-  private async issueRefreshToken(sessionId: string, manager: EntityManager): Promise<string> {
+  /** Expires after REFRESH_TOKEN_TTL_SECONDS, and never after the session's end (SESSION_MAX_SECONDS). */
+  private async issueRefreshToken(
+    sessionId: string,
+    authenticatedAt: Date,
+    manager: EntityManager,
+  ): Promise<string> {
     const { token, hash } = this.tokens.newRefreshToken();
-    const expiresAt = new Date(Date.now() + this.config.jwt.refreshTokenTtlSeconds * 1000);
+    const { refreshTokenTtlSeconds, sessionMaxSeconds } = this.config.jwt;
+    const expiresAt = new Date(
+      Math.min(
+        Date.now() + refreshTokenTtlSeconds * 1000,
+        authenticatedAt.getTime() + sessionMaxSeconds * 1000,
+      ),
+    );
     await manager.insert(RefreshToken, { tokenHash: hash, sessionId, expiresAt, usedAt: null });
     return token;
   }

@@ -380,3 +380,30 @@ describe(loadConfig.name, () => {
     });
   });
 });
+
+describe('SMS provider settings that would fail at send time are refused at boot', () => {
+  it('SMS_ALLOWED_COUNTRIES with a code that is not ISO 3166 (UK)', () => {
+    expect(() => loadConfig({ SMS_ALLOWED_COUNTRIES: 'JP,UK' })).toThrow(/SMS_ALLOWED_COUNTRIES: UK/);
+    expect(loadConfig({ SMS_ALLOWED_COUNTRIES: 'jp,GB' }).sms.allowedCountries).toEqual(['JP', 'GB']);
+  });
+
+  it('XOXZO_TEMPLATE_IDS that leave a PIN locale without a template, or name one without a PIN text', () => {
+    expect(() => loadConfig({ XOXZO_TEMPLATE_IDS: 'ja:13' })).toThrow(/no template for en/);
+    expect(() => loadConfig({ XOXZO_TEMPLATE_IDS: 'en:12,ja:13,fr:14' })).toThrow(/no PIN text for fr/);
+    expect(
+      loadConfig({ XOXZO_TEMPLATE_IDS: 'ja:13', XOXZO_TEMPLATE_ID: '12' }).sms.xoxzo.templates,
+    ).toMatchObject({
+      byLocale: { ja: '13' },
+      default: '12',
+    });
+    expect(loadConfig({ XOXZO_TEMPLATE_IDS: 'en:12,ja:13' }).sms.xoxzo.templates.byLocale).toEqual({
+      en: '12',
+      ja: '13',
+    });
+  });
+
+  it('SESSION_MAX_SECONDS defaults to 90 days; PIN_TTL_SECONDS is at least a minute', () => {
+    expect(loadConfig({}).jwt.sessionMaxSeconds).toBe(7776000);
+    expect(() => loadConfig({ PIN_TTL_SECONDS: '59' })).toThrow(/PIN_TTL_SECONDS/);
+  });
+});

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { PIN_SMS_LOCALES, renderPinSms, segments } from '../auth/pin-message.js';
-import { toE164 } from '../users/phone.js';
+import { isSupportedCountry, toE164 } from '../users/phone.js';
 
 /**
  * The whole configuration, read from the environment once at boot (`loadConfig`) and injected as a typed
@@ -22,6 +22,8 @@ export abstract class AppConfig {
     refreshTokenTtlSeconds: number;
     /** A refresh token spent less than this long ago is a benign race, not reuse (no revocation). */
     refreshReuseGraceSeconds: number;
+    /** A session ends this long after its second factor, however often it is refreshed. */
+    sessionMaxSeconds: number;
   };
   abstract readonly pin: { length: number; ttlSeconds: number; maxAttempts: number; resendSeconds: number };
   abstract readonly sms: {
@@ -124,13 +126,14 @@ const envSchema = z.object({
     .refine((s) => XOXZO_SENDER_PATTERN.test(s), 'must be 1-10 letters/digits, or 1-15 digits'),
   XOXZO_TIMEOUT_MS: int(5000, 100, 60000),
   PIN_LENGTH: int(6, 4, 8),
-  PIN_TTL_SECONDS: int(300, 30, 600),
+  PIN_TTL_SECONDS: int(300, 60, 600),
   PIN_MAX_ATTEMPTS: int(5, 1, 20),
   PIN_RESEND_SECONDS: int(30, 0, 3600),
   PARTIAL_TOKEN_TTL_SECONDS: int(600, 60, 3600),
   ACCESS_TOKEN_TTL_SECONDS: int(900, 60, 86400),
   REFRESH_TOKEN_TTL_SECONDS: int(2592000, 300, 31536000),
   REFRESH_REUSE_GRACE_SECONDS: int(5, 0, 60),
+  SESSION_MAX_SECONDS: int(7776000, 300, 31536000),
   XOXZO_TEMPLATE_ID: optionalString.pipe(
     z
       .string()
@@ -374,6 +377,26 @@ export function loadConfig(
         `with the WebOTP line; at most ${longestOriginDomain()} characters`,
     );
   }
+  const templateLocales = [...pairs(e.XOXZO_TEMPLATE_IDS).keys()];
+  const unknownLocales = templateLocales.filter((l) => !(PIN_SMS_LOCALES as readonly string[]).includes(l));
+  if (unknownLocales.length) {
+    problems.push(
+      `XOXZO_TEMPLATE_IDS: no PIN text for ${unknownLocales.join(', ')} (supported: ${PIN_SMS_LOCALES.join(', ')})`,
+    );
+  }
+  const uncovered = PIN_SMS_LOCALES.filter((l) => !templateLocales.includes(l));
+  if (templateLocales.length && uncovered.length && !e.XOXZO_TEMPLATE_ID) {
+    problems.push(
+      `XOXZO_TEMPLATE_IDS: no template for ${uncovered.join(', ')}; add them or set XOXZO_TEMPLATE_ID for the rest ` +
+        '(template-only Xoxzo accounts cannot send freeform SMS)',
+    );
+  }
+  const unknownCountries = list(e.SMS_ALLOWED_COUNTRIES).filter((c) => !isSupportedCountry(c.toUpperCase()));
+  if (unknownCountries.length) {
+    problems.push(
+      `SMS_ALLOWED_COUNTRIES: ${unknownCountries.join(', ')} not ISO 3166 alpha-2 codes (e.g. GB, not UK)`,
+    );
+  }
   for (const locale of duplicateKeys(e.XOXZO_TEMPLATE_IDS)) {
     problems.push(`XOXZO_TEMPLATE_IDS: locale ${locale} is given more than once`);
   }
@@ -392,6 +415,7 @@ export function loadConfig(
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
       refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
+      sessionMaxSeconds: e.SESSION_MAX_SECONDS,
     },
     pin: {
       length: e.PIN_LENGTH,

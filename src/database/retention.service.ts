@@ -9,7 +9,8 @@ const INTERVAL_MS = 10 * 60 * 1000;
  * Deletes what no rule needs any more, every ten minutes (every instance may run it: the deletes are
  * idempotent).
  * Login attempts live at most PARTIAL_TOKEN_TTL_SECONDS, so a day is ample; refresh tokens are kept until
- * they expire (reuse detection needs the spent ones); ended sessions are kept 30 days; SMS records 90 days;
+ * they expire (reuse detection needs the spent ones); ended sessions are kept 30 days; accounts that never
+ * verified their phone a day; SMS records 90 days;
  * the audit trail AUDIT_RETENTION_DAYS; rate-limit counters when their window ends.
  */
 @Injectable()
@@ -40,6 +41,14 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
           WHERE s.revoked_at < now() - interval '30 days'
              OR (s.created_at < now() - interval '1 day'
                  AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id))`,
+        [],
+      ],
+      // Accounts whose phone was never verified, a day after registering and with no login attempt left:
+      // nobody owns them, and their email and number become free again.
+      users: [
+        `DELETE FROM users u
+          WHERE u.phone_verified_at IS NULL AND u.created_at < now() - interval '1 day'
+            AND NOT EXISTS (SELECT 1 FROM login_attempts a WHERE a.user_id = u.id AND a.expires_at > now())`,
         [],
       ],
       sms_messages: [`DELETE FROM sms_messages WHERE created_at < now() - interval '90 days'`, []],

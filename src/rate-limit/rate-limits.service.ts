@@ -25,6 +25,8 @@ export interface SmsRequester {
   phone: string;
   userId: string;
   client: ClientContext;
+  /** A registration: `userId` is not an account yet, so the audit trail does not name it. */
+  newAccount?: boolean;
 }
 
 /**
@@ -46,7 +48,7 @@ export class RateLimitsService {
   ) {}
 
   /** Before every PIN SMS (registration, login, resend): per phone, account, IP, and the global budget. */
-  async consumeSms({ phone, userId, client }: SmsRequester): Promise<SmsAllowance> {
+  async consumeSms({ phone, userId, client, newAccount }: SmsRequester): Promise<SmsAllowance> {
     this.assertSmsCountryAllowed(phone);
     const l = this.config.limits.sms;
     const release = await this.consume(
@@ -73,7 +75,7 @@ export class RateLimitsService {
         { name: 'sms_global_minute', key: 'sms:global', limit: l.globalPerMinute, windowSeconds: MINUTE },
       ],
       client,
-      userId,
+      newAccount ? null : userId,
     );
     return { release };
   }

@@ -72,6 +72,7 @@ export class ResilientSmsSender extends SmsSender {
       AbortSignal.timeout(deadlineMs),
       ...(callerSignal ? [callerSignal] : []),
     ]);
+    let uncertain = false; // did any attempt so far possibly send the SMS?
     for (let attempt = 1; ; attempt += 1) {
       let error: SmsDeliveryError;
       try {
@@ -80,7 +81,16 @@ export class ResilientSmsSender extends SmsSender {
         if (!(thrown instanceof SmsDeliveryError)) throw thrown;
         error = thrown;
       }
-      if (!error.transient || callerSignal?.aborted) throw error;
+      const mayHaveBeenSent: boolean = uncertain || error.mayHaveBeenSent;
+      uncertain = mayHaveBeenSent;
+      if (!error.transient || callerSignal?.aborted) {
+        throw mayHaveBeenSent === error.mayHaveBeenSent
+          ? error
+          : SmsDeliveryError.of(error.kind, error.message, error.providerStatus, {
+              cause: error,
+              mayHaveBeenSent,
+            });
+      }
 
       const remaining = deadline - this.clock.now();
       const delay =
@@ -95,7 +105,7 @@ export class ResilientSmsSender extends SmsSender {
           error.kind,
           `${error.message} (gave up after ${attempt} attempt(s), ${Math.round(this.clock.now() - started)} ms)`,
           error.providerStatus,
-          { cause: error, retryAfterMs: error.retryAfterMs },
+          { cause: error, retryAfterMs: error.retryAfterMs, mayHaveBeenSent },
         );
       }
       this.logger.warn(`SMS attempt ${attempt} failed (${error.kind}); retrying in ${Math.round(delay)} ms`);

@@ -55,12 +55,19 @@ export interface SmsDeliveryErrorDetails {
   retryAfterMs?: number;
   /** The underlying error, if any. */
   cause?: unknown;
+  /** Whether the provider may have sent it after all; default: true for `transport` and `provider_error`. */
+  mayHaveBeenSent?: boolean;
 }
 
 export class SmsDeliveryError extends Error {
   /** Why the send failed; `reason` is the coarse version callers act on. */
   readonly kind: SmsFailureKind;
   readonly retryAfterMs: number | undefined;
+  /**
+   * The SMS may have gone out even though the send failed (a timeout or a 5xx after the provider took it,
+   * or any earlier attempt of a retried send that was): its cost and limits must stay counted.
+   */
+  readonly mayHaveBeenSent: boolean;
 
   constructor(
     readonly reason: SmsFailureReason,
@@ -72,6 +79,8 @@ export class SmsDeliveryError extends Error {
     this.name = 'SmsDeliveryError';
     this.kind = details.kind ?? (reason === 'recipient_rejected' ? 'recipient_rejected' : 'provider_error');
     this.retryAfterMs = details.retryAfterMs;
+    this.mayHaveBeenSent =
+      details.mayHaveBeenSent ?? (this.kind === 'transport' || this.kind === 'provider_error');
   }
 
   /** An error of this kind, with `reason` derived from it. */

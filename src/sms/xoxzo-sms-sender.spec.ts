@@ -302,17 +302,10 @@ describe(XoxzoSmsSender.name, () => {
       expect(sms.message).toBe('Your code is 654321 (10 min)');
     });
 
-    it('a locale without template and no default → freeform', async () => {
-      const text = 'Your verification code is 123456. It expires in 5 minutes.';
-      const sent = await sender({ XOXZO_TEMPLATE_IDS: 'ja:tpl-ja' }).send({
-        to: RECIPIENT,
-        text,
-        locale: 'en',
-        otp: OTP,
-      });
-      const sms = fake.sent.find((s) => s.msgid === sent.messageId)!;
-      expect(sms.templateId).toBeUndefined();
-      expect(sms.message).toBe(text);
+    it('a locale without template and no default is refused at boot (template-only accounts cannot send freeform)', () => {
+      expect(() => loadConfig({ XOXZO_TEMPLATE_IDS: 'ja:tpl-ja' })).toThrow(
+        /XOXZO_TEMPLATE_IDS: no template for en/,
+      );
     });
 
     it('no template configured → freeform, even with OTP values', async () => {

@@ -44,3 +44,14 @@ describe(maskPhone.name, () => {
     expect(masked).toHaveLength('+447911123456'.length);
   });
 });
+
+describe('numbers that cannot take an SMS (toll-fraud ranges)', () => {
+  it.each([
+    ['+19005551234', 'US premium rate'],
+    ['+18005550199', 'US toll-free'],
+    ['+449098790000', 'GB premium rate'],
+    ['+81570012345', 'JP UAN'],
+  ])('refuses %s (%s)', (number) => {
+    expect(toE164(number)).toBeUndefined();
+  });
+});

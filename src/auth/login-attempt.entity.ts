@@ -5,7 +5,7 @@ export type LoginAttemptStatus = 'pending' | 'verified' | 'locked';
 
 /**
  * One password login (or registration) waiting for its second factor. Its id is the partial token's `jti`:
- * the PIN stored here works only with that token.
+ * the PIN stored here works only with that token. Its SMS are `sms_messages` rows with this id as reference.
  */
 @Entity({ name: 'login_attempts' })
 export class LoginAttempt {
@@ -40,10 +40,6 @@ export class LoginAttempt {
   /** Wrong PINs for this attempt; a resend does not reset it. */
   @Column({ name: 'failed_checks', type: 'integer', default: 0 })
   failedChecks: number;
-
-  /** The provider's message id of the last SMS sent for this attempt. */
-  @Column({ name: 'sms_message_id', type: 'varchar', length: 64, nullable: true })
-  smsMessageId: string | null;
 
   /** Same instant as the partial token's `exp`. */
   @Column({ name: 'expires_at', type: 'timestamptz' })

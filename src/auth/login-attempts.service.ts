@@ -78,7 +78,6 @@ export class LoginAttemptsService {
       failedChecks: 0,
       expiresAt: this.after(now, this.config.jwt.partialTokenTtlSeconds),
       closedAt: null,
-      smsMessageId: null,
     });
     await this.attempts.insert(attempt);
     let delivery: DeliveryStatus;
@@ -88,7 +87,6 @@ export class LoginAttemptsService {
       await this.attempts.delete({ id });
       throw error;
     }
-    await this.attempts.update({ id }, { smsMessageId: attempt.smsMessageId });
     return this.describe(attempt, delivery);
   }
 
@@ -145,7 +143,7 @@ export class LoginAttemptsService {
     // Only if no newer resend has claimed the attempt since (a slow SMS must not overwrite a newer PIN).
     await this.attempts.update(
       { id: attempt.id, status: 'pending', pinSentAt: now },
-      { pinHash: attempt.pinHash, pinExpiresAt: attempt.pinExpiresAt, smsMessageId: attempt.smsMessageId },
+      { pinHash: attempt.pinHash, pinExpiresAt: attempt.pinExpiresAt },
     );
     return this.describe(attempt, delivery);
   }
@@ -260,7 +258,7 @@ export class LoginAttemptsService {
   /**
    * Counts the send against the SMS limits first (over a limit nothing is sent: 429) unless the caller
    * already did (`allowance`), sends the PIN in the user's language, and records the message for delivery
-   * tracking (`attempt.smsMessageId` is set). A send that certainly did not go out gives its budget back, so
+   * tracking (an `sms_messages` row referencing the attempt). A send that certainly did not go out gives its budget back, so
    * that retrying once the provider works again is not refused; one that may have gone out (a timeout or a
    * 5xx in any of its attempts) keeps it.
    */
@@ -299,7 +297,6 @@ export class LoginAttemptsService {
       );
     }
     await this.audit.record('pin_sent', client, userId);
-    attempt.smsMessageId = sent.messageId;
     return this.delivery.recordSent(sent, attempt.id);
   }
 

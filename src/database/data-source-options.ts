@@ -10,6 +10,7 @@ import { User } from '../users/user.entity.js';
 import { InitialSchema1795625740672 } from './migrations/1795625740672-InitialSchema.js';
 import { AbuseLimitsAndAudit1795626441053 } from './migrations/1795626441053-AbuseLimitsAndAudit.js';
 import { SmsDeliveryAndLocale1795627558653 } from './migrations/1795627558653-SmsDeliveryAndLocale.js';
+import { DropLoginAttemptSmsMessageId1795631422843 } from './migrations/1795631422843-DropLoginAttemptSmsMessageId.js';
 
 export const ENTITIES = [
   User,
@@ -26,6 +27,7 @@ export const MIGRATIONS = [
   InitialSchema1795625740672,
   AbuseLimitsAndAudit1795626441053,
   SmsDeliveryAndLocale1795627558653,
+  DropLoginAttemptSmsMessageId1795631422843,
 ];
 
 /** One source of database options for the app, the tests and the TypeORM CLI (`ormconfig.ts`). */

@@ -1,4 +1,3 @@
-import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { OutgoingSms, SendOptions, SentSms, SmsDeliveryError, SmsSender } from './sms-sender.js';
@@ -25,14 +24,15 @@ export class XoxzoSmsSender extends SmsSender {
   private readonly logger = new Logger(XoxzoSmsSender.name);
   private readonly templates: AppConfig['sms']['xoxzo']['templates'];
   private readonly callbackurl: string | undefined;
-  private readonly client: XoxzoClient;
 
-  constructor(config: AppConfig, http: HttpService | XoxzoClient) {
+  constructor(
+    config: AppConfig,
+    private readonly client: XoxzoClient,
+  ) {
     super();
     this.templates = config.sms.xoxzo.templates;
     this.callbackurl =
       config.sms.publicBaseUrl && `${config.sms.publicBaseUrl}${XOXZO_DELIVERY_REPORTS_PATH}`;
-    this.client = http instanceof XoxzoClient ? http : new XoxzoClient(config, http);
   }
 
   async send(sms: OutgoingSms, options: SendOptions = {}): Promise<SentSms> {

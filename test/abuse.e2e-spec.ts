@@ -806,6 +806,15 @@ describe('TRUST_PROXY=127.0.0.1 (SMS_LIMIT_PER_IP_HOUR=2)', () => {
     expect(rows).toEqual([{ ip: '203.0.113.9' }]);
   });
 
+  it('counts a whole IPv6 /64 as one client: rotating addresses inside it does not escape the limit', async () => {
+    await awayFromWindowEnd(HOUR);
+    const xff = (ip: string) => ({ 'x-forwarded-for': ip });
+    expect((await register(t, newIdentity(), xff('2001:db8:1:2::1'))).status).toBe(201);
+    expect((await register(t, newIdentity(), xff('2001:db8:1:2:aaaa::2'))).status).toBe(201);
+    expectTooMany(await register(t, newIdentity(), xff('2001:db8:1:2:ffff:ffff:ffff:3')), HOUR);
+    expect((await register(t, newIdentity(), xff('2001:db8:1:3::1'))).status).toBe(201); // another /64
+  });
+
   it('records the forwarded address in the audit trail, taking the hop the trusted proxy saw', async () => {
     const id = newIdentity();
     const headers = { 'x-forwarded-for': '198.51.100.23, 203.0.113.77', 'user-agent': 'abuse-e2e-proxy' };

@@ -197,24 +197,21 @@ const envSchema = z.object({
   CORS_ORIGINS: optionalString,
 });
 
-function pairs(list: string | undefined): Map<string, string> {
-  return new Map(
-    (list ?? '')
-      .split(',')
-      .filter(Boolean)
-      .map((pair) => {
-        const at = pair.indexOf(':');
-        return [pair.slice(0, at), pair.slice(at + 1)] as [string, string];
-      }),
-  );
+/** `key:value,key:value` as entries, in order (duplicates kept, see `duplicateKeys`). */
+function entries(value: string | undefined): [string, string][] {
+  return list(value).map((pair) => {
+    const at = pair.indexOf(':');
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  });
+}
+
+function pairs(value: string | undefined): Map<string, string> {
+  return new Map(entries(value));
 }
 
 /** The keys listed more than once in `key:value,...`. */
-function duplicateKeys(list: string | undefined): string[] {
-  const keys = (list ?? '')
-    .split(',')
-    .filter(Boolean)
-    .map((pair) => pair.slice(0, pair.indexOf(':')));
+function duplicateKeys(value: string | undefined): string[] {
+  const keys = entries(value).map(([key]) => key);
   return [...new Set(keys.filter((key, i) => keys.indexOf(key) !== i))];
 }
 

@@ -1,6 +1,5 @@
 import { Controller, DefaultValuePipe, Get, ParseIntPipe, Query } from '@nestjs/common';
-import type { FullPrincipal } from '../auth/auth-principal.js';
-import { CurrentUser } from '../auth/decorators/current-user.decorator.js';
+import { CurrentUser, type FullPrincipal } from '../common/index.js';
 import { AuditService } from './audit.service.js';
 
 export interface AuthEventView {

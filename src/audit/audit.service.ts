@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import type { ClientContext } from '../common/client-context.js';
+import type { ClientContext } from '../common/index.js';
 import { AuthEvent, AuthEventType } from './auth-event.entity.js';
 
 /** Writes the audit trail. A failure to write is logged, never turned into a failed login. */

@@ -1,6 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { ApiException } from '../common/api.exception.js';
-import { ErrorCode } from '../common/error-codes.js';
+import { ApiException, ErrorCode } from '../common/index.js';
 
 /** Unknown email and wrong password: one error, so the answer does not tell them apart. */
 export function invalidCredentials(): ApiException {

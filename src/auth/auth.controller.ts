@@ -1,11 +1,15 @@
 import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
-import { Client, type ClientContext } from '../common/client-context.js';
+import {
+  Client,
+  type ClientContext,
+  CurrentUser,
+  type FullPrincipal,
+  type PartialPrincipal,
+  Public,
+} from '../common/index.js';
 import type { User } from '../users/user.entity.js';
-import type { FullPrincipal, PartialPrincipal } from './auth-principal.js';
 import { AuthService } from './auth.service.js';
-import { CurrentUser } from './decorators/current-user.decorator.js';
 import { PartialAuth } from './decorators/partial-auth.decorator.js';
-import { Public } from './decorators/public.decorator.js';
 import type { ChallengeResponse, SessionResponse } from './dto/auth-responses.js';
 import { LogoutDto, RefreshDto } from './dto/refresh.dto.js';
 import { RegisterDto } from './dto/register.dto.js';

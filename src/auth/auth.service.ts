@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
-import { ApiException } from '../common/api.exception.js';
-import type { ClientContext } from '../common/client-context.js';
-import { ErrorCode } from '../common/error-codes.js';
+import {
+  ApiException,
+  type ClientContext,
+  ErrorCode,
+  type FullPrincipal,
+  type PartialPrincipal,
+} from '../common/index.js';
 import { AppConfig } from '../config/app-config.js';
 import { RateLimitsService } from '../rate-limit/rate-limits.service.js';
 import { maskPhone } from '../users/phone.js';
 import type { User } from '../users/user.entity.js';
 import { UniqueViolation, UsersService } from '../users/users.service.js';
-import type { FullPrincipal, PartialPrincipal } from './auth-principal.js';
 import type { ChallengeResponse, SessionResponse } from './dto/auth-responses.js';
 import type { RegisterDto } from './dto/register.dto.js';
 import { LoginAttemptsService, OpenAttempt, phoneTaken } from './login-attempts.service.js';

@@ -6,9 +6,7 @@ import {
   HealthIndicatorService,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
-import { Public } from '../auth/decorators/public.decorator.js';
-import { ApiException } from '../common/api.exception.js';
-import { ErrorCode } from '../common/error-codes.js';
+import { ApiException, ErrorCode, Public } from '../common/index.js';
 import { SmsHealth } from '../sms/sms-health.js';
 
 @Controller('health')

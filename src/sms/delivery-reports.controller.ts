@@ -1,6 +1,5 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import { Public } from '../auth/decorators/public.decorator.js';
-import { AcceptsForm } from '../common/json-only.guard.js';
+import { AcceptsForm, Public } from '../common/index.js';
 import { XOXZO_DELIVERY_REPORTS_PATH } from './xoxzo-sms-sender.js';
 import { SmsDeliveryService } from './sms-delivery.service.js';
 

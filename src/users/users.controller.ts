@@ -1,6 +1,5 @@
 import { Controller, Get, NotFoundException } from '@nestjs/common';
-import type { FullPrincipal } from '../auth/auth-principal.js';
-import { CurrentUser } from '../auth/decorators/current-user.decorator.js';
+import { CurrentUser, type FullPrincipal } from '../common/index.js';
 import { UsersService } from './users.service.js';
 
 export interface MeResponse {

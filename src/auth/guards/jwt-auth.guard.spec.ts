@@ -4,13 +4,10 @@ import { Controller, ExecutionContext, Get, HttpStatus, Post } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
-import { ApiException } from '../../common/api.exception.js';
-import { ErrorCode } from '../../common/error-codes.js';
+import { ApiException, ErrorCode, type Principal, Public } from '../../common/index.js';
 import { AppConfig, loadConfig } from '../../config/app-config.js';
-import type { Principal } from '../auth-principal.js';
 import { AuthKeys } from '../auth-keys.js';
 import { PartialAuth } from '../decorators/partial-auth.decorator.js';
-import { Public } from '../decorators/public.decorator.js';
 import { SessionsService } from '../sessions.service.js';
 import { TokensService } from '../tokens.service.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';

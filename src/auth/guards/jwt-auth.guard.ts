@@ -1,11 +1,8 @@
 import { CanActivate, ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { ApiException } from '../../common/api.exception.js';
-import { ErrorCode } from '../../common/error-codes.js';
-import type { Principal } from '../auth-principal.js';
+import { ApiException, ErrorCode, IS_PUBLIC, type Principal } from '../../common/index.js';
 import { PARTIAL_AUTH } from '../decorators/partial-auth.decorator.js';
-import { IS_PUBLIC } from '../decorators/public.decorator.js';
 import { SessionsService } from '../sessions.service.js';
 import { InvalidTokenError, TokensService, unauthenticated } from '../tokens.service.js';
 

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import passport from 'passport';
-import { createValidationPipe } from '../../common/validation.js';
+import { createValidationPipe } from '../../common/index.js';
 import type { User } from '../../users/user.entity.js';
 import { invalidCredentials } from '../auth-errors.js';
 import { LoginDto } from '../dto/login.dto.js';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-local';
 import type { FastifyRequest } from 'fastify';
-import { clientContextOf } from '../../common/client-context.js';
+import { clientContextOf } from '../../common/index.js';
 import type { User } from '../../users/user.entity.js';
 import { AuthService } from '../auth.service.js';
 import { invalidCredentials } from '../auth-errors.js';

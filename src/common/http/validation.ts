@@ -1,6 +1,6 @@
 import { ArgumentMetadata, HttpStatus, ValidationError, ValidationPipe } from '@nestjs/common';
-import { ApiException } from './api.exception.js';
-import { ErrorCode } from './error-codes.js';
+import { ApiException } from '../errors/api.exception.js';
+import { ErrorCode } from '../errors/error-codes.js';
 
 function flatten(errors: ValidationError[], prefix = ''): string[] {
   return errors.flatMap((error) => {

@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, HttpStatus, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { ApiException } from './api.exception.js';
-import { ErrorCode } from './error-codes.js';
+import { ApiException } from '../errors/api.exception.js';
+import { ErrorCode } from '../errors/error-codes.js';
 
 const ACCEPTS_FORM = 'http:acceptsForm';
 

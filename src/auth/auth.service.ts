@@ -10,7 +10,7 @@ import {
 } from '../common/index.js';
 import { AppConfig } from '../config/app-config.js';
 import { RateLimitsService } from '../rate-limit/rate-limits.service.js';
-import { maskPhone } from '../users/phone.js';
+import { maskPhone } from '../phone/phone.js';
 import type { User } from '../users/user.entity.js';
 import { UniqueViolation, UsersService } from '../users/users.service.js';
 import type { ChallengeResponse, SessionResponse } from './dto/auth-responses.js';

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { PIN_SMS_LOCALES, renderPinSms, segments } from '../auth/pin-message.js';
-import { isSupportedCountry, toE164 } from '../users/phone.js';
+import { isSupportedCountry, toE164 } from '../phone/phone.js';
 
 /**
  * The whole configuration, read from the environment once at boot (`loadConfig`) and injected as a typed

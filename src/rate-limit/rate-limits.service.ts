@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiException, type ClientContext, ErrorCode } from '../common/index.js';
 import { AppConfig } from '../config/app-config.js';
-import { countryOf } from '../users/phone.js';
+import { countryOf } from '../phone/phone.js';
 import { Bucket, RateLimitStore } from './rate-limit.store.js';
 
 const MINUTE = 60;

@@ -1,5 +1,5 @@
 import { IsOptional, IsString, Matches } from 'class-validator';
-import { IsInternationalPhone } from '../../users/dto/phone.validator.js';
+import { IsInternationalPhone } from '../../phone/phone.validator.js';
 import { IsLoginEmail, IsPassword, PASSWORD_MIN_LENGTH } from './credentials.js';
 
 export class RegisterDto {

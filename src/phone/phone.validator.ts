@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsString, MaxLength, ValidateBy } from 'class-validator';
-import { toE164 } from '../phone.js';
+import { toE164 } from './phone.js';
 
 /** An international phone number (`+<country code>…`), normalised to E.164 before the handler sees it. */
 export function IsInternationalPhone(): PropertyDecorator {

@@ -9,12 +9,12 @@ import {
 } from '../common/index.js';
 import type { User } from '../users/user.entity.js';
 import { AuthService } from './auth.service.js';
-import { PartialAuth } from './decorators/partial-auth.decorator.js';
+import { PartialAuth } from './guards/partial-auth.decorator.js';
 import type { ChallengeResponse, SessionResponse } from './dto/auth-responses.js';
 import { LogoutDto, RefreshDto } from './dto/refresh.dto.js';
 import { RegisterDto } from './dto/register.dto.js';
-import { VerifyPinDto } from './dto/verify-pin.dto.js';
-import { LocalAuthGuard } from './guards/local-auth.guard.js';
+import { VerifyPinDto } from './second-factor/dto/verify-pin.dto.js';
+import { LocalAuthGuard } from './password/local-auth.guard.js';
 
 @Controller('auth')
 export class AuthController {

@@ -10,15 +10,15 @@ import { AuthKeys } from './auth-keys.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwtAuthGuard } from './guards/jwt-auth.guard.js';
-import { LoginAttempt } from './login-attempt.entity.js';
-import { LoginAttemptsService } from './login-attempts.service.js';
-import { PasswordService } from './password.service.js';
-import { PinService } from './pin.service.js';
-import { RefreshToken } from './refresh-token.entity.js';
-import { Session } from './session.entity.js';
-import { SessionsService } from './sessions.service.js';
-import { LocalStrategy } from './strategies/local.strategy.js';
-import { TokensService } from './tokens.service.js';
+import { LoginAttempt } from './second-factor/login-attempt.entity.js';
+import { LoginAttemptsService } from './second-factor/login-attempts.service.js';
+import { PasswordService } from './password/password.service.js';
+import { PinService } from './second-factor/pin.service.js';
+import { RefreshToken } from './sessions/refresh-token.entity.js';
+import { Session } from './sessions/session.entity.js';
+import { SessionsService } from './sessions/sessions.service.js';
+import { LocalStrategy } from './password/local.strategy.js';
+import { TokensService } from './sessions/tokens.service.js';
 
 /**
  * Login, second factor, sessions, and the global guard that protects every route of every module.

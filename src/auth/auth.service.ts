@@ -15,11 +15,11 @@ import type { User } from '../users/user.entity.js';
 import { UniqueViolation, UsersService } from '../users/users.service.js';
 import type { ChallengeResponse, SessionResponse } from './dto/auth-responses.js';
 import type { RegisterDto } from './dto/register.dto.js';
-import { LoginAttemptsService, OpenAttempt, phoneTaken } from './login-attempts.service.js';
-import { localeFromAcceptLanguage, pinSmsLocale } from './pin-message.js';
-import { PasswordService } from './password.service.js';
-import { IssuedSession, SessionsService } from './sessions.service.js';
-import { TokensService } from './tokens.service.js';
+import { LoginAttemptsService, OpenAttempt, phoneTaken } from './second-factor/login-attempts.service.js';
+import { localeFromAcceptLanguage, pinSmsLocale } from './second-factor/pin-message.js';
+import { PasswordService } from './password/password.service.js';
+import { IssuedSession, SessionsService } from './sessions/sessions.service.js';
+import { TokensService } from './sessions/tokens.service.js';
 
 /** The login flow: password → partial token + SMS PIN → full session. Controllers only call this. */
 @Injectable()

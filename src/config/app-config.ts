@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { PIN_SMS_LOCALES, renderPinSms, segments } from '../auth/pin-message.js';
+import { PIN_SMS_LOCALES, renderPinSms, segments } from '../auth/second-factor/pin-message.js';
 import { isSupportedCountry, toE164 } from '../phone/phone.js';
 
 /**

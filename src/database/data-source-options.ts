@@ -1,9 +1,9 @@
 import type { DataSourceOptions } from 'typeorm';
-import { LoginAttempt } from '../auth/login-attempt.entity.js';
-import { RefreshToken } from '../auth/refresh-token.entity.js';
-import { Session } from '../auth/session.entity.js';
+import { LoginAttempt } from '../auth/second-factor/login-attempt.entity.js';
+import { RefreshToken } from '../auth/sessions/refresh-token.entity.js';
+import { Session } from '../auth/sessions/session.entity.js';
 import { AuthEvent } from '../audit/auth-event.entity.js';
-import { LoginFailure } from '../rate-limit/login-failure.entity.js';
+import { LoginFailure } from '../auth/password/login-failure.entity.js';
 import { RateLimitCounter } from '../rate-limit/rate-limit-counter.entity.js';
 import { SmsMessage } from '../sms/sms-message.entity.js';
 import { User } from '../users/user.entity.js';

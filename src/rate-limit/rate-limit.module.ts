@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { LoginFailure } from './login-failure.entity.js';
+import { LoginFailure } from '../auth/password/login-failure.entity.js';
 import { RateLimitCounter } from './rate-limit-counter.entity.js';
 import { PostgresRateLimitStore, RateLimitStore } from './rate-limit.store.js';
 import { RateLimitsService } from './rate-limits.service.js';

@@ -7,9 +7,9 @@ import { Test } from '@nestjs/testing';
 import { ApiException, ErrorCode, type Principal, Public } from '../../common/index.js';
 import { AppConfig, loadConfig } from '../../config/app-config.js';
 import { AuthKeys } from '../auth-keys.js';
-import { PartialAuth } from '../decorators/partial-auth.decorator.js';
-import { SessionsService } from '../sessions.service.js';
-import { TokensService } from '../tokens.service.js';
+import { PartialAuth } from './partial-auth.decorator.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { TokensService } from '../sessions/tokens.service.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 
 /** A controller shaped like the real ones: protected by default, a few opt-outs. */

@@ -2,9 +2,9 @@ import { CanActivate, ExecutionContext, HttpStatus, Injectable } from '@nestjs/c
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { ApiException, ErrorCode, IS_PUBLIC, type Principal } from '../../common/index.js';
-import { PARTIAL_AUTH } from '../decorators/partial-auth.decorator.js';
-import { SessionsService } from '../sessions.service.js';
-import { InvalidTokenError, TokensService, unauthenticated } from '../tokens.service.js';
+import { PARTIAL_AUTH } from './partial-auth.decorator.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { InvalidTokenError, TokensService, unauthenticated } from '../sessions/tokens.service.js';
 
 /**
  * Global guard (APP_GUARD): protected by default. A route needs a full-access token of a live session,

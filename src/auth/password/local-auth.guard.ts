@@ -5,7 +5,7 @@ import { createValidationPipe } from '../../common/index.js';
 import type { User } from '../../users/user.entity.js';
 import { invalidCredentials } from '../auth-errors.js';
 import { LoginDto } from '../dto/login.dto.js';
-import { LocalStrategy } from '../strategies/local.strategy.js';
+import { LocalStrategy } from './local.strategy.js';
 
 /**
  * passport-local for `POST /auth/login`. Guards run before pipes, so the body is validated (and normalised)

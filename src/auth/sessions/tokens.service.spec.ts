@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { JwtService } from '@nestjs/jwt';
-import { loadConfig } from '../config/app-config.js';
-import { AuthKeys } from './auth-keys.js';
+import { loadConfig } from '../../config/app-config.js';
+import { AuthKeys } from '../auth-keys.js';
 import {
   ACCESS_TOKEN_TYP,
   FULL_AMR,

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { loadConfig } from '../config/app-config.js';
-import { SmsTestNumbers } from '../sms/test-numbers.js';
-import { AuthKeys } from './auth-keys.js';
+import { loadConfig } from '../../config/app-config.js';
+import { SmsTestNumbers } from '../../sms/test-numbers.js';
+import { AuthKeys } from '../auth-keys.js';
 import { PinService } from './pin.service.js';
 
 const SECRET = 'pin-service-spec-secret-0123456789abcdef';

@@ -2,18 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
-import { AuditService } from '../audit/audit.service.js';
-import { ApiException, type ClientContext, ErrorCode } from '../common/index.js';
-import { AppConfig } from '../config/app-config.js';
-import { RateLimitsService, SmsAllowance } from '../rate-limit/rate-limits.service.js';
-import { SmsDeliveryService } from '../sms/sms-delivery.service.js';
-import type { DeliveryStatus } from '../sms/sms-message.entity.js';
-import { SentSms, SmsDeliveryError, SmsSender } from '../sms/sms-sender.js';
-import type { User } from '../users/user.entity.js';
-import { UniqueViolation, UsersService } from '../users/users.service.js';
+import { AuditService } from '../../audit/audit.service.js';
+import { ApiException, type ClientContext, ErrorCode } from '../../common/index.js';
+import { AppConfig } from '../../config/app-config.js';
+import { RateLimitsService, SmsAllowance } from '../../rate-limit/rate-limits.service.js';
+import { SmsDeliveryService } from '../../sms/sms-delivery.service.js';
+import type { DeliveryStatus } from '../../sms/sms-message.entity.js';
+import { SentSms, SmsDeliveryError, SmsSender } from '../../sms/sms-sender.js';
+import type { User } from '../../users/user.entity.js';
+import { UniqueViolation, UsersService } from '../../users/users.service.js';
 import { LoginAttempt } from './login-attempt.entity.js';
 import { PinService } from './pin.service.js';
-import { IssuedSession, SessionsService } from './sessions.service.js';
+import { IssuedSession, SessionsService } from '../sessions/sessions.service.js';
 
 /** A login attempt whose PIN is on its way. */
 export interface OpenAttempt {

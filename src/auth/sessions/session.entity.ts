@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { User } from '../users/user.entity.js';
+import { User } from '../../users/user.entity.js';
 
 /** A fully authenticated session (after the second factor). Full tokens name it in `sid`. */
 @Entity({ name: 'sessions' })

@@ -1,8 +1,8 @@
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/app-config.js';
-import { SmsTestNumbers } from '../sms/test-numbers.js';
-import { AuthKeys } from './auth-keys.js';
+import { AppConfig } from '../../config/app-config.js';
+import { SmsTestNumbers } from '../../sms/test-numbers.js';
+import { AuthKeys } from '../auth-keys.js';
 import { renderPinSms } from './pin-message.js';
 
 /** Makes, hashes and checks one-time PINs. PINs are never stored or logged; only their HMAC is kept. */

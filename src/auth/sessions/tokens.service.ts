@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { ApiException, ErrorCode, FullPrincipal, PartialPrincipal } from '../common/index.js';
-import { AppConfig } from '../config/app-config.js';
-import { AuthKeys } from './auth-keys.js';
+import { ApiException, ErrorCode, FullPrincipal, PartialPrincipal } from '../../common/index.js';
+import { AppConfig } from '../../config/app-config.js';
+import { AuthKeys } from '../auth-keys.js';
 
 /** The one signing algorithm; `verify` accepts nothing else (no `none`, no RS/HS confusion). */
 export const JWT_ALGORITHM = 'HS256';

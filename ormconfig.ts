@@ -4,7 +4,7 @@
  * PostgreSQL the app uses (under DATA_DIR), started for the command and stopped when it exits.
  */
 import { DataSource } from 'typeorm';
-import { loadConfig } from './src/config/app-config.js';
+import { loadConfig } from './src/app-config.js';
 import { dataSourceOptions } from './src/database/data-source-options.js';
 import { embeddedPostgresDir, startEmbeddedPostgres } from './src/database/embedded-postgres.js';
 

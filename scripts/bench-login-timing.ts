@@ -190,7 +190,7 @@ async function main(): Promise<void> {
   const startedAt = performance.now();
   useTypeScriptForAppSources();
   const { createApp } = await import('../src/bootstrap.js');
-  const { loadConfig } = await import('../src/config/app-config.js');
+  const { loadConfig } = await import('../src/app-config.js');
   const { startEmbeddedPostgres } = await import('../src/database/embedded-postgres.js');
   let parent: string | undefined;
   let postgres: RunningPostgres | undefined;

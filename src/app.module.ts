@@ -6,8 +6,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { ApiExceptionFilter } from './common/errors/api-exception.filter.js';
 import { JsonOnlyGuard } from './common/http/json-only.guard.js';
 import { createValidationPipe } from './common/http/validation.js';
-import { AppConfig } from './config/app-config.js';
-import { ConfigModule } from './config/config.module.js';
+import { type AppConfig, configModule } from './app-config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { MigrationsRunner } from './database/migrations.runner.js';
 import { RetentionService } from './database/retention.service.js';
@@ -27,7 +26,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config),
+        configModule(config),
         TypeOrmModule.forRoot(dataSourceOptions(databaseUrl)),
         RateLimitModule,
         AuditModule,

@@ -3,7 +3,7 @@ import { ConsoleLogger, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
-import type { AppConfig } from './config/app-config.js';
+import type { AppConfig } from './app-config.js';
 
 /** Request bodies are small JSON documents; anything bigger is refused with 413 before parsing. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -18,7 +18,7 @@ export async function createApp(
   logger: LoggerService | false = defaultLogger(config),
 ): Promise<NestFastifyApplication> {
   // The client IP (limits, audit) is the socket's unless TRUST_PROXY names the proxies in front.
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: config.trustProxy });
+  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: config.http.trustProxy });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, databaseUrl),
     adapter,
@@ -35,7 +35,7 @@ export async function createApp(
   });
   // Browsers may call the API only from the listed origins; tokens travel in headers, never cookies.
   app.enableCors({
-    origin: config.corsOrigins.length ? config.corsOrigins : false,
+    origin: config.http.corsOrigins.length ? config.http.corsOrigins : false,
     methods: ['GET', 'POST'],
     allowedHeaders: ['Authorization', 'Content-Type'],
     exposedHeaders: ['Retry-After', 'WWW-Authenticate'],

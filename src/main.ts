@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap.js';
-import { ConfigError, loadConfig } from './config/app-config.js';
+import { ConfigError, loadConfig } from './app-config.js';
 import { embeddedPostgresDir, startEmbeddedPostgres } from './database/embedded-postgres.js';
 
 async function main(): Promise<void> {

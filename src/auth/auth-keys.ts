@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/app-config.js';
+import { JwtConfig } from './sessions/jwt.config.js';
 
 /**
  * Independent keys derived from JWT_SECRET with HKDF-SHA256, one per purpose: a partial token cannot verify
@@ -13,9 +13,9 @@ export class AuthKeys {
   readonly accessToken: Buffer;
   readonly pinHmac: Buffer;
 
-  constructor(config: AppConfig) {
+  constructor(jwt: JwtConfig) {
     const derive = (purpose: string) =>
-      Buffer.from(hkdfSync('sha256', config.jwt.secret, 'xoxzo-2fa-auth', purpose, 32));
+      Buffer.from(hkdfSync('sha256', jwt.secret, 'xoxzo-2fa-auth', purpose, 32));
     this.partialToken = derive('jwt:partial');
     this.accessToken = derive('jwt:access');
     this.pinHmac = derive('pin:hmac');

@@ -8,7 +8,6 @@ import {
   type FullPrincipal,
   type PartialPrincipal,
 } from '../common/index.js';
-import { AppConfig } from '../config/app-config.js';
 import { RateLimitsService } from '../rate-limit/rate-limits.service.js';
 import { maskPhone } from '../phone/phone.js';
 import type { User } from '../users/user.entity.js';
@@ -18,6 +17,7 @@ import type { RegisterDto } from './dto/register.dto.js';
 import { LoginAttemptsService, OpenAttempt, phoneTaken } from './second-factor/login-attempts.service.js';
 import { localeFromAcceptLanguage, pinSmsLocale } from './second-factor/pin-message.js';
 import { PasswordService } from './password/password.service.js';
+import { JwtConfig } from './sessions/jwt.config.js';
 import { IssuedSession, SessionsService } from './sessions/sessions.service.js';
 import { TokensService } from './sessions/tokens.service.js';
 
@@ -25,7 +25,7 @@ import { TokensService } from './sessions/tokens.service.js';
 @Injectable()
 export class AuthService {
   constructor(
-    private readonly config: AppConfig,
+    private readonly jwt: JwtConfig,
     private readonly users: UsersService,
     private readonly passwords: PasswordService,
     private readonly attempts: LoginAttemptsService,
@@ -156,7 +156,7 @@ export class AuthService {
       accessToken: await this.tokens.signAccess(session.userId, session.sessionId, session.authenticatedAt),
       refreshToken: session.refreshToken,
       tokenType: 'Bearer',
-      expiresIn: this.config.jwt.accessTokenTtlSeconds,
+      expiresIn: this.jwt.accessTokenTtlSeconds,
       authLevel: 'full',
     };
   }

@@ -1,7 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/app-config.js';
+import { AuditConfig } from '../audit/audit.config.js';
+import { LoginConfig } from '../auth/password/login.config.js';
 
 const INTERVAL_MS = 10 * 60 * 1000;
 
@@ -20,7 +21,8 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly config: AppConfig,
+    private readonly login: LoginConfig,
+    private readonly audit: AuditConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -60,11 +62,11 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
           WHERE (locked_until IS NULL OR locked_until < now())
             AND (last_attempt_at < now() - interval '30 days'
                  OR (failures < $1::int AND last_attempt_at < now() - interval '1 day'))`,
-        [this.config.limits.login.freeFailures],
+        [this.login.freeFailures],
       ],
       auth_events: [
         `DELETE FROM auth_events WHERE created_at < now() - make_interval(days => $1::int)`,
-        [this.config.retention.auditDays],
+        [this.audit.retentionDays],
       ],
     };
     const removed: Record<string, number> = {};

@@ -4,7 +4,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiException, type ClientContext, ErrorCode } from '../common/index.js';
-import { AppConfig } from '../config/app-config.js';
+import { LoginConfig } from '../auth/password/login.config.js';
+import { PinConfig } from '../auth/second-factor/pin.config.js';
+import { PhoneConfig } from '../phone/phone.config.js';
 import { countryOf } from '../phone/phone.js';
 import { Bucket, RateLimitStore } from './rate-limit.store.js';
 
@@ -40,7 +42,9 @@ export class RateLimitsService {
 
   constructor(
     private readonly store: RateLimitStore,
-    private readonly config: AppConfig,
+    private readonly pin: PinConfig,
+    private readonly login: LoginConfig,
+    private readonly phone: PhoneConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
   ) {}
@@ -48,7 +52,7 @@ export class RateLimitsService {
   /** Before every PIN SMS (registration, login, resend): per phone, account, IP, and the global budget. */
   async consumeSms({ phone, userId, client, newAccount }: SmsRequester): Promise<SmsAllowance> {
     this.assertSmsCountryAllowed(phone);
-    const l = this.config.limits.sms;
+    const l = this.pin.smsLimits;
     const release = await this.consume(
       [
         { name: 'sms_per_phone_hour', key: `sms:phone:${phone}`, limit: l.perPhoneHour, windowSeconds: HOUR },
@@ -83,7 +87,7 @@ export class RateLimitsService {
    * account exists) and again before every send (the list may have changed since).
    */
   assertSmsCountryAllowed(phone: string): void {
-    const allowed = this.config.sms.allowedCountries;
+    const allowed = this.phone.allowedCountries;
     const country = countryOf(phone);
     if (allowed.length && (!country || !allowed.includes(country))) {
       throw new ApiException(HttpStatus.BAD_REQUEST, ErrorCode.VALIDATION_FAILED, [
@@ -94,7 +98,7 @@ export class RateLimitsService {
 
   /** Before every PIN check: a per-account budget, so new logins and resends do not multiply guesses. */
   async consumePinCheck(userId: string, client: ClientContext): Promise<void> {
-    const limit = this.config.limits.pinChecksPerAccount15Min;
+    const limit = this.pin.checksPerAccount15Min;
     await this.consume(
       [{ name: 'pin_checks_per_account', key: `pin:user:${userId}`, limit, windowSeconds: QUARTER_HOUR }],
       client,
@@ -104,7 +108,7 @@ export class RateLimitsService {
 
   /** Before every password check, per client IP. */
   async consumeLoginByIp(client: ClientContext): Promise<void> {
-    const limit = this.config.limits.login.perIp15Min;
+    const limit = this.login.perIp15Min;
     await this.consume(
       [{ name: 'logins_per_ip', key: `login:ip:${ipKey(client.ip)}`, limit, windowSeconds: QUARTER_HOUR }],
       client,
@@ -120,7 +124,7 @@ export class RateLimitsService {
    * check and its record. Unknown names are counted the same way, so the answers do not tell them apart.
    */
   async reserveLoginAttempt(email: string, client: ClientContext, userId: string | null): Promise<void> {
-    const l = this.config.limits.login;
+    const l = this.login;
     const emailHash = hashName(email);
     const rows: { failures: number }[] = await this.dataSource.query(
       `INSERT INTO login_failures AS f (email_hash, failures, last_attempt_at, locked_until)

@@ -3,7 +3,7 @@ import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
 import axios from 'axios';
 import { FAKE_SID, FAKE_TOKEN, FakeFailure, FakeXoxzo } from '../../test/fakes/fake-xoxzo.server.js';
-import { loadConfig } from '../config/app-config.js';
+import { loadConfig } from '../app-config.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { XoxzoClient } from './xoxzo-client.js';
 import { DEFAULT_RETRY_POLICY, ResilientSmsSender } from './resilient-sms-sender.js';
@@ -33,7 +33,7 @@ describe(ResilientSmsSender.name, () => {
     const { threshold, cooldownSeconds } = config.sms.breaker;
     const breaker = new CircuitBreaker({ threshold, cooldownMs: cooldownSeconds * 1000 }, () => clock);
     const sender = new ResilientSmsSender(
-      new XoxzoSmsSender(config, new XoxzoClient(config, new HttpService(axios.create()))),
+      new XoxzoSmsSender(config.sms, new XoxzoClient(config.sms, new HttpService(axios.create()))),
       breaker,
       { ...DEFAULT_RETRY_POLICY, deadlineMs: config.sms.deadlineMs },
     );

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { AppConfig } from '../config/app-config.js';
+import { SmsConfig } from './sms.config.js';
 import { DeliveryStatus, SmsMessage } from './sms-message.entity.js';
 import type { SentSms } from './sms-sender.js';
 import { XoxzoClient } from './xoxzo-client.js';
@@ -20,7 +20,7 @@ export class SmsDeliveryService {
   constructor(
     @InjectRepository(SmsMessage) private readonly messages: Repository<SmsMessage>,
     private readonly xoxzo: XoxzoClient,
-    private readonly config: AppConfig,
+    private readonly config: SmsConfig,
   ) {}
 
   /**
@@ -54,7 +54,7 @@ export class SmsDeliveryService {
     if (typeof messageId !== 'string' || !MESSAGE_ID.test(messageId)) return false;
     const message = await this.messages.findOneBy({ messageId });
     if (!message) return false;
-    if (message.status === 'delivered' || message.status === 'failed' || this.config.sms.driver !== 'xoxzo') {
+    if (message.status === 'delivered' || message.status === 'failed' || this.config.driver !== 'xoxzo') {
       return true;
     }
     try {

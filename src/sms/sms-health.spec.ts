@@ -3,7 +3,7 @@ import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
 import axios from 'axios';
 import { FAKE_SID, FAKE_TOKEN, FakeXoxzo } from '../../test/fakes/fake-xoxzo.server.js';
-import { loadConfig } from '../config/app-config.js';
+import { loadConfig } from '../app-config.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { SmsHealth } from './sms-health.js';
 import { XoxzoClient } from './xoxzo-client.js';
@@ -20,8 +20,8 @@ describe(SmsHealth.name, () => {
       XOXZO_TIMEOUT_MS: '200',
     });
     const breaker = new CircuitBreaker({ threshold: 1, cooldownMs: 30_000 }, () => clock);
-    const client = new XoxzoClient(config, new HttpService(axios.create()));
-    return { health: new SmsHealth(config, client, breaker, () => clock), breaker };
+    const client = new XoxzoClient(config.sms, new HttpService(axios.create()));
+    return { health: new SmsHealth(config.sms, client, breaker, () => clock), breaker };
   }
 
   const creditReads = () => fake.calls.filter((c) => c.path === '/you/credits/').length;
@@ -135,7 +135,7 @@ describe(SmsHealth.name, () => {
 
   it('console driver: circuit closed, credits null, no request', async () => {
     const before = fake.requests;
-    const h = new SmsHealth(loadConfig({ SMS_DRIVER: 'console' }), null, null);
+    const h = new SmsHealth(loadConfig({ SMS_DRIVER: 'console' }).sms, null, null);
     await expect(h.status()).resolves.toEqual({
       driver: 'console',
       circuit: 'closed',
@@ -157,7 +157,7 @@ describe(SmsHealth.name, () => {
     function stubbed(getCredits: () => Promise<number>) {
       const config = loadConfig({ XOXZO_API_SID: FAKE_SID, XOXZO_API_AUTH_TOKEN: FAKE_TOKEN });
       const client = { getCredits: jest.fn(getCredits) };
-      const h = new SmsHealth(config, client as unknown as XoxzoClient, null, () => clock);
+      const h = new SmsHealth(config.sms, client as unknown as XoxzoClient, null, () => clock);
       return { h, getCredits: client.getCredits };
     }
 

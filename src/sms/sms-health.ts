@@ -1,10 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AppConfig } from '../config/app-config.js';
+import { SmsConfig } from './sms.config.js';
 import { CircuitBreaker, CircuitState } from './circuit-breaker.js';
 import { XoxzoClient } from './xoxzo-client.js';
 
 export interface SmsHealthStatus {
-  driver: AppConfig['sms']['driver'];
+  driver: SmsConfig['driver'];
   circuit: CircuitState;
   /** The provider's credit balance as last read; null if never read (or the console driver). */
   credits: number | null;
@@ -32,7 +32,7 @@ export class SmsHealth {
   private inFlight: Promise<void> | undefined;
 
   constructor(
-    private readonly config: AppConfig,
+    private readonly config: SmsConfig,
     /** Absent with the console driver. */
     private readonly client: XoxzoClient | null,
     private readonly breaker: CircuitBreaker | null,
@@ -41,7 +41,7 @@ export class SmsHealth {
 
   /** Resolves at once (never rejects), whatever the provider does. */
   status(): Promise<SmsHealthStatus> {
-    const { driver } = this.config.sms;
+    const { driver } = this.config;
     if (driver === 'console' || !this.client) {
       return Promise.resolve({ driver, circuit: 'closed', credits: null, creditsCheckedAt: null });
     }

@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { loadConfig } from '../config/app-config.js';
-import { ConfigModule } from '../config/config.module.js';
+import { configModule, loadConfig } from '../app-config.js';
 import { ConsoleSmsSender } from './console-sms-sender.js';
 import { ResilientSmsSender } from './resilient-sms-sender.js';
 import { SmsHealth } from './sms-health.js';
@@ -16,7 +15,7 @@ const XOXZO = { XOXZO_API_SID: 'ACsid', XOXZO_API_AUTH_TOKEN: 'token', XOXZO_API
 describe(SmsModule.name, () => {
   async function moduleFor(env: Record<string, string>) {
     return Test.createTestingModule({
-      imports: [ConfigModule.forRoot(loadConfig(env)), SmsModule],
+      imports: [configModule(loadConfig(env)), SmsModule],
     }).compile();
   }
 

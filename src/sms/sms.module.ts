@@ -1,6 +1,6 @@
 import { HttpModule, HttpService } from '@nestjs/axios';
 import { Logger, Module } from '@nestjs/common';
-import { AppConfig } from '../config/app-config.js';
+import { SmsConfig } from './sms.config.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { ConsoleSmsSender } from './console-sms-sender.js';
 import { DEFAULT_RETRY_POLICY, ResilientSmsSender } from './resilient-sms-sender.js';
@@ -17,13 +17,13 @@ import { XOXZO_DELIVERY_REPORTS_PATH, XoxzoSmsSender } from './xoxzo-sms-sender.
  * The console driver is `ConsoleSmsSender`, behind the same test-number wrapper.
  */
 export function createSmsSender(
-  config: AppConfig,
+  config: SmsConfig,
   client: XoxzoClient,
   breaker: CircuitBreaker,
   testNumbers: SmsTestNumbers,
 ): SmsSender {
   const logger = new Logger('SmsModule');
-  const { sms } = config;
+  const sms = config;
   let sender: SmsSender;
   if (sms.driver === 'xoxzo') {
     const { byLocale, default: fallback } = sms.xoxzo.templates;
@@ -63,15 +63,15 @@ export function createSmsSender(
   providers: [
     {
       provide: XoxzoClient,
-      inject: [AppConfig, HttpService],
-      useFactory: (config: AppConfig, http: HttpService) => new XoxzoClient(config, http),
+      inject: [SmsConfig, HttpService],
+      useFactory: (config: SmsConfig, http: HttpService) => new XoxzoClient(config, http),
     },
     {
       provide: CircuitBreaker,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => {
+      inject: [SmsConfig],
+      useFactory: (config: SmsConfig) => {
         const logger = new Logger('SmsCircuit');
-        const { threshold, cooldownSeconds } = config.sms.breaker;
+        const { threshold, cooldownSeconds } = config.breaker;
         return new CircuitBreaker({ threshold, cooldownMs: cooldownSeconds * 1000 }, Date.now, (state) =>
           state === 'open'
             ? logger.warn(`SMS provider circuit opened: failing fast for ${cooldownSeconds} s`)
@@ -81,19 +81,19 @@ export function createSmsSender(
     },
     {
       provide: SmsTestNumbers,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => new SmsTestNumbers(config.sms.testNumbers),
+      inject: [SmsConfig],
+      useFactory: (config: SmsConfig) => new SmsTestNumbers(config.testNumbers),
     },
     {
       provide: SmsSender,
-      inject: [AppConfig, XoxzoClient, CircuitBreaker, SmsTestNumbers],
+      inject: [SmsConfig, XoxzoClient, CircuitBreaker, SmsTestNumbers],
       useFactory: createSmsSender,
     },
     {
       provide: SmsHealth,
-      inject: [AppConfig, XoxzoClient, CircuitBreaker],
-      useFactory: (config: AppConfig, client: XoxzoClient, breaker: CircuitBreaker) =>
-        config.sms.driver === 'xoxzo'
+      inject: [SmsConfig, XoxzoClient, CircuitBreaker],
+      useFactory: (config: SmsConfig, client: XoxzoClient, breaker: CircuitBreaker) =>
+        config.driver === 'xoxzo'
           ? new SmsHealth(config, client, breaker)
           : new SmsHealth(config, null, null),
     },

@@ -3,7 +3,7 @@ import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
 import axios from 'axios';
 import { FAKE_SID, FAKE_TOKEN, FakeXoxzo } from '../../test/fakes/fake-xoxzo.server.js';
-import { loadConfig } from '../config/app-config.js';
+import { loadConfig } from '../app-config.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { createSmsSender } from './sms.module.js';
 import { SmsTestNumbers, TestNumbersSmsSender } from './test-numbers.js';
@@ -25,8 +25,8 @@ describe(TestNumbersSmsSender.name, () => {
     });
     const numbers = new SmsTestNumbers(config.sms.testNumbers);
     const sender = createSmsSender(
-      config,
-      new XoxzoClient(config, new HttpService(axios.create())),
+      config.sms,
+      new XoxzoClient(config.sms, new HttpService(axios.create())),
       new CircuitBreaker({ threshold: 1, cooldownMs: 60_000 }),
       numbers,
     );

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { HttpService } from '@nestjs/axios';
 import axios from 'axios';
 import { FAKE_SID, FAKE_TOKEN, FakeXoxzo } from '../../test/fakes/fake-xoxzo.server.js';
-import { loadConfig } from '../config/app-config.js';
+import { loadConfig } from '../app-config.js';
 import { normaliseXoxzoStatus, parseRetryAfter, XoxzoClient, XoxzoError } from './xoxzo-client.js';
 
 const RECIPIENT = '+819055556666';
@@ -18,7 +18,7 @@ describe(XoxzoClient.name, () => {
       XOXZO_TIMEOUT_MS: '300',
       ...env,
     });
-    return new XoxzoClient(config, new HttpService(axios.create()));
+    return new XoxzoClient(config.sms, new HttpService(axios.create()));
   }
 
   async function sendOne(): Promise<string> {
@@ -107,7 +107,7 @@ describe(XoxzoClient.name, () => {
       const config = loadConfig({ SMS_DRIVER: 'console', XOXZO_API_URL: fake.url });
       const before = fake.requests;
       await expect(
-        new XoxzoClient(config, new HttpService(axios.create())).getCredits(),
+        new XoxzoClient(config.sms, new HttpService(axios.create())).getCredits(),
       ).rejects.toMatchObject({
         kind: 'credentials',
       });

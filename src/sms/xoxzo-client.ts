@@ -2,7 +2,7 @@ import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import { AxiosError, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { firstValueFrom } from 'rxjs';
-import { AppConfig } from '../config/app-config.js';
+import { SmsConfig } from './sms.config.js';
 import type { SendOptions, SmsFailureKind } from './sms-sender.js';
 
 /** A message's delivery status as Xoxzo reports it, normalised. */
@@ -69,13 +69,13 @@ export function normaliseXoxzoStatus(raw: string): XoxzoMessage['status'] {
  */
 @Injectable()
 export class XoxzoClient {
-  private readonly xoxzo: AppConfig['sms']['xoxzo'];
+  private readonly xoxzo: SmsConfig['xoxzo'];
 
   constructor(
-    config: AppConfig,
+    config: SmsConfig,
     private readonly http: HttpService,
   ) {
-    this.xoxzo = config.sms.xoxzo;
+    this.xoxzo = config.xoxzo;
   }
 
   /** `POST /sms/messages/`, form-encoded. Resolves to the msgid (null if Xoxzo gave none). */

@@ -5,7 +5,7 @@ import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
 import axios from 'axios';
 import { FAKE_SID, FAKE_TOKEN, FakeFailure, FakeXoxzo } from '../../test/fakes/fake-xoxzo.server.js';
-import { loadConfig } from '../config/app-config.js';
+import { loadConfig } from '../app-config.js';
 import { SmsDeliveryError } from './sms-sender.js';
 import { XoxzoClient } from './xoxzo-client.js';
 import { XoxzoSmsSender } from './xoxzo-sms-sender.js';
@@ -25,7 +25,7 @@ describe(XoxzoSmsSender.name, () => {
       XOXZO_TIMEOUT_MS: String(TIMEOUT_MS),
       ...env,
     });
-    return new XoxzoSmsSender(config, new XoxzoClient(config, new HttpService(axios.create())));
+    return new XoxzoSmsSender(config.sms, new XoxzoClient(config.sms, new HttpService(axios.create())));
   }
 
   async function deliveryError(promise: Promise<unknown>): Promise<SmsDeliveryError> {

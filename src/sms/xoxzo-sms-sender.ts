@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AppConfig } from '../config/app-config.js';
+import { SmsConfig } from './sms.config.js';
 import { OutgoingSms, SendOptions, SentSms, SmsDeliveryError, SmsSender } from './sms-sender.js';
 import { XoxzoClient, XoxzoError } from './xoxzo-client.js';
 
@@ -22,17 +22,16 @@ export const XOXZO_DELIVERY_REPORTS_PATH = '/sms/xoxzo/delivery-reports';
 @Injectable()
 export class XoxzoSmsSender extends SmsSender {
   private readonly logger = new Logger(XoxzoSmsSender.name);
-  private readonly templates: AppConfig['sms']['xoxzo']['templates'];
+  private readonly templates: SmsConfig['xoxzo']['templates'];
   private readonly callbackurl: string | undefined;
 
   constructor(
-    config: AppConfig,
+    config: SmsConfig,
     private readonly client: XoxzoClient,
   ) {
     super();
-    this.templates = config.sms.xoxzo.templates;
-    this.callbackurl =
-      config.sms.publicBaseUrl && `${config.sms.publicBaseUrl}${XOXZO_DELIVERY_REPORTS_PATH}`;
+    this.templates = config.xoxzo.templates;
+    this.callbackurl = config.publicBaseUrl && `${config.publicBaseUrl}${XOXZO_DELIVERY_REPORTS_PATH}`;
   }
 
   async send(sms: OutgoingSms, options: SendOptions = {}): Promise<SentSms> {

@@ -3,7 +3,7 @@ import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pg from 'pg';
 import { createApp } from '../../src/bootstrap.js';
-import { loadConfig } from '../../src/config/app-config.js';
+import { loadConfig } from '../../src/app-config.js';
 import { FAKE_SID, FAKE_TOKEN, FakeXoxzo } from '../fakes/fake-xoxzo.server.js';
 import { LIMITS_OFF } from './limits-off.js';
 

@@ -5,7 +5,8 @@ import { Reflector } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
 import { ApiException, ErrorCode, type Principal, Public } from '../../common/index.js';
-import { AppConfig, loadConfig } from '../../config/app-config.js';
+import { loadConfig } from '../../app-config.js';
+import { JwtConfig } from '../sessions/jwt.config.js';
 import { AuthKeys } from '../auth-keys.js';
 import { PartialAuth } from './partial-auth.decorator.js';
 import { SessionsService } from '../sessions/sessions.service.js';
@@ -92,8 +93,8 @@ describe(JwtAuthGuard.name, () => {
         AuthKeys,
         { provide: JwtService, useValue: new JwtService() },
         {
-          provide: AppConfig,
-          useValue: loadConfig({ JWT_SECRET: 'jwt-auth-guard-spec-secret-0123456789abc' }),
+          provide: JwtConfig,
+          useValue: loadConfig({ JWT_SECRET: 'jwt-auth-guard-spec-secret-0123456789abc' }).jwt,
         },
         { provide: SessionsService, useValue: sessions },
       ],

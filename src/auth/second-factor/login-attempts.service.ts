@@ -4,7 +4,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { AuditService } from '../../audit/audit.service.js';
 import { ApiException, type ClientContext, ErrorCode } from '../../common/index.js';
-import { AppConfig } from '../../config/app-config.js';
+import { JwtConfig } from '../sessions/jwt.config.js';
 import { RateLimitsService, SmsAllowance } from '../../rate-limit/rate-limits.service.js';
 import { SmsDeliveryService } from '../../sms/sms-delivery.service.js';
 import type { DeliveryStatus } from '../../sms/sms-message.entity.js';
@@ -12,6 +12,7 @@ import { SentSms, SmsDeliveryError, SmsSender } from '../../sms/sms-sender.js';
 import type { User } from '../../users/user.entity.js';
 import { UniqueViolation, UsersService } from '../../users/users.service.js';
 import { LoginAttempt } from './login-attempt.entity.js';
+import { PinConfig } from './pin.config.js';
 import { PinService } from './pin.service.js';
 import { IssuedSession, SessionsService } from '../sessions/sessions.service.js';
 
@@ -43,7 +44,8 @@ export class LoginAttemptsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(LoginAttempt) private readonly attempts: Repository<LoginAttempt>,
-    private readonly config: AppConfig,
+    private readonly pinConfig: PinConfig,
+    private readonly jwt: JwtConfig,
     private readonly pins: PinService,
     private readonly sms: SmsSender,
     private readonly users: UsersService,
@@ -72,9 +74,9 @@ export class LoginAttemptsService {
       status: 'pending',
       pinHash: this.pins.hash(pin, id),
       pinSentAt: now,
-      pinExpiresAt: this.after(now, this.config.pin.ttlSeconds),
+      pinExpiresAt: this.after(now, this.pinConfig.ttlSeconds),
       failedChecks: 0,
-      expiresAt: this.after(now, this.config.jwt.partialTokenTtlSeconds),
+      expiresAt: this.after(now, this.jwt.partialTokenTtlSeconds),
       closedAt: null,
     });
     await this.attempts.insert(attempt);
@@ -106,7 +108,7 @@ export class LoginAttemptsService {
         id: attempt.id,
         pending: 'pending',
         previousSentAt,
-        cutoff: this.after(now, -this.config.pin.resendSeconds),
+        cutoff: this.after(now, -this.pinConfig.resendSeconds),
       })
       .execute();
     if (!claimed.affected) {
@@ -115,7 +117,7 @@ export class LoginAttemptsService {
       const retryAfter = Math.max(
         1,
         Math.ceil(
-          (this.after(fresh.pinSentAt, this.config.pin.resendSeconds).getTime() - now.getTime()) / 1000,
+          (this.after(fresh.pinSentAt, this.pinConfig.resendSeconds).getTime() - now.getTime()) / 1000,
         ),
       );
       throw new ApiException(
@@ -137,7 +139,7 @@ export class LoginAttemptsService {
     }
     attempt.pinHash = this.pins.hash(pin, attempt.id);
     attempt.pinSentAt = now;
-    attempt.pinExpiresAt = this.after(now, this.config.pin.ttlSeconds);
+    attempt.pinExpiresAt = this.after(now, this.pinConfig.ttlSeconds);
     // Only if no newer resend has claimed the attempt since (a slow SMS must not overwrite a newer PIN).
     await this.attempts.update(
       { id: attempt.id, status: 'pending', pinSentAt: now },
@@ -180,13 +182,13 @@ export class LoginAttemptsService {
       }
       if (!this.pins.matches(pin, attempt.id, attempt.pinHash)) {
         const failedChecks = attempt.failedChecks + 1;
-        const locked = failedChecks >= this.config.pin.maxAttempts;
+        const locked = failedChecks >= this.pinConfig.maxAttempts;
         await manager.update(
           LoginAttempt,
           { id: attempt.id },
           { failedChecks, ...(locked ? { status: 'locked' as const, closedAt: now } : {}) },
         );
-        const attemptsLeft = this.config.pin.maxAttempts - failedChecks;
+        const attemptsLeft = this.pinConfig.maxAttempts - failedChecks;
         return {
           ok: false,
           error: new ApiException(HttpStatus.UNAUTHORIZED, ErrorCode.PIN_INVALID, 'The PIN is not correct', {
@@ -242,7 +244,7 @@ export class LoginAttemptsService {
       !attempt ||
       attempt.status !== 'pending' ||
       attempt.expiresAt <= new Date() ||
-      attempt.failedChecks >= this.config.pin.maxAttempts
+      attempt.failedChecks >= this.pinConfig.maxAttempts
     ) {
       throw new ApiException(
         HttpStatus.UNAUTHORIZED,
@@ -301,13 +303,13 @@ export class LoginAttemptsService {
   private describe(attempt: LoginAttempt, delivery: DeliveryStatus): OpenAttempt {
     return {
       delivery,
-      attemptsLeft: Math.max(0, this.config.pin.maxAttempts - attempt.failedChecks),
+      attemptsLeft: Math.max(0, this.pinConfig.maxAttempts - attempt.failedChecks),
       id: attempt.id,
       userId: attempt.userId,
       phone: attempt.phone,
       expiresAt: attempt.expiresAt,
       pinExpiresAt: attempt.pinExpiresAt,
-      resendAt: this.after(attempt.pinSentAt, this.config.pin.resendSeconds),
+      resendAt: this.after(attempt.pinSentAt, this.pinConfig.resendSeconds),
     };
   }
 

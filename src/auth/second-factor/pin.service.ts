@@ -1,6 +1,6 @@
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../../config/app-config.js';
+import { PinConfig } from './pin.config.js';
 import { SmsTestNumbers } from '../../sms/test-numbers.js';
 import { AuthKeys } from '../auth-keys.js';
 import { renderPinSms } from './pin-message.js';
@@ -9,7 +9,7 @@ import { renderPinSms } from './pin-message.js';
 @Injectable()
 export class PinService {
   constructor(
-    private readonly config: AppConfig,
+    private readonly config: PinConfig,
     private readonly keys: AuthKeys,
     private readonly testNumbers: SmsTestNumbers,
   ) {}
@@ -21,7 +21,7 @@ export class PinService {
   generate(phone?: string): string {
     const fixed = phone === undefined ? undefined : this.testNumbers.fixedPin(phone);
     if (fixed !== undefined) return fixed;
-    const { length } = this.config.pin;
+    const { length } = this.config;
     return randomInt(0, 10 ** length)
       .toString()
       .padStart(length, '0');
@@ -40,7 +40,7 @@ export class PinService {
 
   /** The PIN's lifetime in whole minutes, as the SMS states it. */
   minutes(): number {
-    return Math.max(1, Math.floor(this.config.pin.ttlSeconds / 60)); // never promises more time than it has
+    return Math.max(1, Math.floor(this.config.ttlSeconds / 60)); // never promises more time than it has
   }
 
   /** The SMS text in the user's language, with the WebOTP line when APP_ORIGIN_DOMAIN is set; one segment. */
@@ -49,7 +49,7 @@ export class PinService {
       pin,
       minutes: this.minutes(),
       locale,
-      originDomain: this.config.sms.appOriginDomain,
+      originDomain: this.config.appOriginDomain,
     });
   }
 }

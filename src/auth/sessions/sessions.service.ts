@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { AuditService } from '../../audit/audit.service.js';
 import { ApiException, type ClientContext, ErrorCode } from '../../common/index.js';
-import { AppConfig } from '../../config/app-config.js';
+import { JwtConfig } from './jwt.config.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { Session } from './session.entity.js';
 import { TokensService } from './tokens.service.js';
@@ -22,7 +22,7 @@ export class SessionsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly tokens: TokensService,
-    private readonly config: AppConfig,
+    private readonly config: JwtConfig,
     private readonly audit: AuditService,
   ) {}
 
@@ -58,7 +58,7 @@ export class SessionsService {
             AND s.id = rt.session_id AND s.revoked_at IS NULL
             AND s.authenticated_at > now() - make_interval(secs => $2::int)
         RETURNING s.id AS session_id, s.user_id, s.authenticated_at`,
-          [hash, this.config.jwt.sessionMaxSeconds],
+          [hash, this.config.sessionMaxSeconds],
         )
         .then((result: [typeof rows, number]) => result[0]);
       const spent = rows[0];
@@ -75,7 +75,7 @@ export class SessionsService {
       const [reused]: { session_id: string; user_id: string }[] = await manager.query(
         `SELECT rt.session_id, s.user_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
           WHERE rt.token_hash = $1 AND rt.used_at <= now() - make_interval(secs => $2::int)`,
-        [hash, this.config.jwt.refreshReuseGraceSeconds],
+        [hash, this.config.refreshReuseGraceSeconds],
       );
       if (reused) {
         await this.revokeIn(manager, reused.session_id, 'refresh_reuse');
@@ -129,7 +129,7 @@ export class SessionsService {
     manager: EntityManager,
   ): Promise<string> {
     const { token, hash } = this.tokens.newRefreshToken();
-    const { refreshTokenTtlSeconds, sessionMaxSeconds } = this.config.jwt;
+    const { refreshTokenTtlSeconds, sessionMaxSeconds } = this.config;
     const expiresAt = new Date(
       Math.min(
         Date.now() + refreshTokenTtlSeconds * 1000,

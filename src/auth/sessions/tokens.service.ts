@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { ApiException, ErrorCode, FullPrincipal, PartialPrincipal } from '../../common/index.js';
-import { AppConfig } from '../../config/app-config.js';
+import { JwtConfig } from './jwt.config.js';
 import { AuthKeys } from '../auth-keys.js';
 
 /** The one signing algorithm; `verify` accepts nothing else (no `none`, no RS/HS confusion). */
@@ -43,10 +43,10 @@ export class TokensService {
 
   constructor(
     private readonly jwt: JwtService,
-    private readonly config: AppConfig,
+    private readonly config: JwtConfig,
     private readonly keys: AuthKeys,
   ) {
-    this.partialAudience = `${config.jwt.audience}:2fa`;
+    this.partialAudience = `${config.audience}:2fa`;
   }
 
   /** Expires with its login attempt (`expiresAt`): a resend re-issues it without extending it. */
@@ -61,7 +61,7 @@ export class TokensService {
         subject: userId,
         jwtid: attemptId,
         audience: this.partialAudience,
-        issuer: this.config.jwt.issuer,
+        issuer: this.config.issuer,
       },
     );
   }
@@ -75,9 +75,9 @@ export class TokensService {
         header: { alg: JWT_ALGORITHM, typ: ACCESS_TOKEN_TYP },
         subject: userId,
         jwtid: randomBytes(16).toString('base64url'),
-        audience: this.config.jwt.audience,
-        issuer: this.config.jwt.issuer,
-        expiresIn: this.config.jwt.accessTokenTtlSeconds,
+        audience: this.config.audience,
+        issuer: this.config.issuer,
+        expiresIn: this.config.accessTokenTtlSeconds,
       },
     );
   }
@@ -100,7 +100,7 @@ export class TokensService {
       token,
       this.keys.accessToken,
       ACCESS_TOKEN_TYP,
-      this.config.jwt.audience,
+      this.config.audience,
     );
     if (!isUuid(claims.sid) || !sameList(claims.amr, FULL_AMR) || typeof claims.auth_time !== 'number') {
       throw new InvalidTokenError(false);
@@ -136,7 +136,7 @@ export class TokensService {
         secret: key,
         algorithms: [JWT_ALGORITHM],
         audience,
-        issuer: this.config.jwt.issuer,
+        issuer: this.config.issuer,
         complete: true,
       });
     } catch (error) {

@@ -31,8 +31,22 @@ describe(loadConfig.name, () => {
     it('gives the documented defaults for an empty environment', () => {
       const config: AppConfig = loadConfig({});
       expect(config.nodeEnv).toBe('development');
-      expect(config.http).toEqual({ port: 3000, host: '127.0.0.1' });
-      expect(config.pin).toEqual({ length: 6, ttlSeconds: 300, maxAttempts: 5, resendSeconds: 30 });
+      expect(config.http).toEqual({ port: 3000, host: '127.0.0.1', trustProxy: false, corsOrigins: [] });
+      expect(config.pin).toEqual({
+        length: 6,
+        ttlSeconds: 300,
+        maxAttempts: 5,
+        resendSeconds: 30,
+        checksPerAccount15Min: 10,
+        appOriginDomain: undefined,
+        smsLimits: {
+          perPhoneHour: 5,
+          perPhoneDay: 10,
+          perAccountHour: 10,
+          perIpHour: 10,
+          globalPerMinute: 100,
+        },
+      });
       expect(config.jwt).toMatchObject({
         partialTokenTtlSeconds: 600,
         accessTokenTtlSeconds: 900,
@@ -91,7 +105,7 @@ describe(loadConfig.name, () => {
         PIN_TTL_SECONDS: '120',
         DATABASE_URL: 'postgresql://u:p@localhost:5432/db',
       });
-      expect(config.http).toEqual({ port: 8080, host: '::1' });
+      expect(config.http).toEqual({ port: 8080, host: '::1', trustProxy: false, corsOrigins: [] });
       expect(config.pin.length).toBe(8);
       expect(config.pin.ttlSeconds).toBe(120);
       expect(config.database.url).toBe('postgresql://u:p@localhost:5432/db');
@@ -172,7 +186,7 @@ describe(loadConfig.name, () => {
 
   describe('TRUST_PROXY', () => {
     it.each([undefined, '', 'false'])('off for %p', (value) => {
-      expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toBe(false);
+      expect(loadConfig({ TRUST_PROXY: value }).http.trustProxy).toBe(false);
     });
 
     it.each([
@@ -187,7 +201,7 @@ describe(loadConfig.name, () => {
       ['the keywords', 'loopback,linklocal,uniquelocal', ['loopback', 'linklocal', 'uniquelocal']],
       ['a mix', 'loopback, 192.168.1.10 ,2001:db8::/32', ['loopback', '192.168.1.10', '2001:db8::/32']],
     ])('accepts %s', (_label, value, expected) => {
-      expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+      expect(loadConfig({ TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
     });
 
     it.each([
@@ -292,10 +306,10 @@ describe(loadConfig.name, () => {
     const domainOf = (length: number) => `${'a'.repeat(length - 4)}.com`;
 
     it('accepts a domain up to 40 characters (every locale, 8-digit PIN, 10 minutes: one segment)', () => {
-      expect(loadConfig({ APP_ORIGIN_DOMAIN: 'App.Example.com' }).sms.appOriginDomain).toBe(
+      expect(loadConfig({ APP_ORIGIN_DOMAIN: 'App.Example.com' }).pin.appOriginDomain).toBe(
         'app.example.com',
       );
-      expect(loadConfig({ APP_ORIGIN_DOMAIN: domainOf(40) }).sms.appOriginDomain).toBe(domainOf(40));
+      expect(loadConfig({ APP_ORIGIN_DOMAIN: domainOf(40) }).pin.appOriginDomain).toBe(domainOf(40));
     });
 
     it('refuses a longer one, saying how long it may be', () => {
@@ -384,7 +398,7 @@ describe(loadConfig.name, () => {
 describe('SMS provider settings that would fail at send time are refused at boot', () => {
   it('SMS_ALLOWED_COUNTRIES with a code that is not ISO 3166 (UK)', () => {
     expect(() => loadConfig({ SMS_ALLOWED_COUNTRIES: 'JP,UK' })).toThrow(/SMS_ALLOWED_COUNTRIES: UK/);
-    expect(loadConfig({ SMS_ALLOWED_COUNTRIES: 'jp,GB' }).sms.allowedCountries).toEqual(['JP', 'GB']);
+    expect(loadConfig({ SMS_ALLOWED_COUNTRIES: 'jp,GB' }).phone.allowedCountries).toEqual(['JP', 'GB']);
   });
 
   it('XOXZO_TEMPLATE_IDS that leave a PIN locale without a template, or name one without a PIN text', () => {

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { type Env, int, optionalString } from '../../config/index.js';
+import { PIN_SMS_LOCALES, renderPinSms, segments } from './pin-message.js';
+
+/** The PIN: its shape and life, the guesses it allows, and the SMS budgets it may spend (0 = off). */
+export function loadPinConfig(env: Env) {
+  return {
+    length: env.read('PIN_LENGTH', int(6, 4, 8)),
+    ttlSeconds: env.read('PIN_TTL_SECONDS', int(300, 60, 600)),
+    /** Wrong PINs before the login attempt closes (a resend does not reset the count). */
+    maxAttempts: env.read('PIN_MAX_ATTEMPTS', int(5, 1, 20)),
+    resendSeconds: env.read('PIN_RESEND_SECONDS', int(30, 0, 3600)),
+    /** PIN checks per account per 15 minutes, across all its login attempts. */
+    checksPerAccount15Min: env.read('PIN_CHECKS_PER_ACCOUNT_15MIN', int(10, 0, 1000)),
+    /** `APP_ORIGIN_DOMAIN`: adds the WebOTP line `@<domain> #<pin>` to the SMS. */
+    appOriginDomain: appOriginDomainOf(env),
+    /** Budgets for PIN SMS (registration, login and resend all count). */
+    smsLimits: {
+      perPhoneHour: env.read('SMS_LIMIT_PER_PHONE_HOUR', int(5, 0, 1000)),
+      perPhoneDay: env.read('SMS_LIMIT_PER_PHONE_DAY', int(10, 0, 10000)),
+      perAccountHour: env.read('SMS_LIMIT_PER_ACCOUNT_HOUR', int(10, 0, 1000)),
+      perIpHour: env.read('SMS_LIMIT_PER_IP_HOUR', int(10, 0, 100000)),
+      globalPerMinute: env.read('SMS_LIMIT_GLOBAL_PER_MINUTE', int(100, 0, 1000000)),
+    },
+  };
+}
+
+export abstract class PinConfig {}
+export interface PinConfig extends ReturnType<typeof loadPinConfig> {}
+
+function appOriginDomainOf(env: Env): string | undefined {
+  const domain = env
+    .read(
+      'APP_ORIGIN_DOMAIN',
+      optionalString.pipe(
+        z
+          .string()
+          .regex(
+            /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i,
+            'must be a host name like app.example.com',
+          )
+          .optional(),
+      ),
+    )
+    ?.toLowerCase();
+  if (domain && !fitsOneSegment(domain)) {
+    env.problem(
+      'APP_ORIGIN_DOMAIN',
+      `too long (${domain.length} characters) for the PIN SMS to stay in one segment ` +
+        `with the WebOTP line; at most ${longestOriginDomain()} characters`,
+    );
+  }
+  return domain;
+}
+
+/** The PIN SMS's worst case: the longest PIN (PIN_LENGTH's maximum) and 10 minutes (PIN_TTL_SECONDS' maximum). */
+const WORST_PIN = '0'.repeat(8);
+const WORST_MINUTES = 10;
+
+/** Whether every locale's PIN SMS still fits one segment in the worst case with this WebOTP domain. */
+function fitsOneSegment(originDomain: string): boolean {
+  return PIN_SMS_LOCALES.every(
+    (locale) =>
+      segments(renderPinSms({ pin: WORST_PIN, minutes: WORST_MINUTES, locale, originDomain })) === 1,
+  );
+}
+
+/** The longest APP_ORIGIN_DOMAIN that keeps every PIN SMS in one segment (host names are ASCII). */
+function longestOriginDomain(): number {
+  let length = 0;
+  while (length < 253 && fitsOneSegment('a'.repeat(length + 1))) length++;
+  return length;
+}

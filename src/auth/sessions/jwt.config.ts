@@ -1,0 +1,35 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { type Env, int, optionalString } from '../../config/index.js';
+
+const MIN_SECRET_LENGTH = 32;
+
+/**
+ * Tokens and sessions. `JWT_SECRET` is the root of every key (see `AuthKeys`); without it (outside
+ * production) a random secret is made for this process, and `secretGenerated` says so.
+ */
+export function loadJwtConfig(env: Env, generateSecret: () => string = () => randomUUID() + randomUUID()) {
+  const secret = env.read('JWT_SECRET', optionalString);
+  if (env.production && !secret) env.problem('JWT_SECRET', 'required when NODE_ENV=production');
+  if (secret && secret.length < MIN_SECRET_LENGTH) {
+    env.problem('JWT_SECRET', `must be at least ${MIN_SECRET_LENGTH} characters`);
+  }
+  return {
+    secret: secret ?? generateSecret(),
+    /** True when no JWT_SECRET was set and a random one was made for this process (dev/test only). */
+    secretGenerated: !secret,
+    issuer: env.read('JWT_ISSUER', z.string().trim().min(1).default('xoxzo-2fa-auth')),
+    audience: env.read('JWT_AUDIENCE', z.string().trim().min(1).default('api')),
+    /** The partial token's lifetime, which is also its login attempt's. */
+    partialTokenTtlSeconds: env.read('PARTIAL_TOKEN_TTL_SECONDS', int(600, 60, 3600)),
+    accessTokenTtlSeconds: env.read('ACCESS_TOKEN_TTL_SECONDS', int(900, 60, 86400)),
+    refreshTokenTtlSeconds: env.read('REFRESH_TOKEN_TTL_SECONDS', int(2592000, 300, 31536000)),
+    /** A refresh token spent less than this long ago is a benign race, not reuse (no revocation). */
+    refreshReuseGraceSeconds: env.read('REFRESH_REUSE_GRACE_SECONDS', int(5, 0, 60)),
+    /** A session ends this long after its second factor, however often it is refreshed. */
+    sessionMaxSeconds: env.read('SESSION_MAX_SECONDS', int(7776000, 300, 31536000)),
+  };
+}
+
+export abstract class JwtConfig {}
+export interface JwtConfig extends ReturnType<typeof loadJwtConfig> {}

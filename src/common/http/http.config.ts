@@ -1,0 +1,60 @@
+import { isIP } from 'node:net';
+import { type Env, int, list, optionalString } from '../../config/index.js';
+
+/** proxy-addr's names for address ranges, accepted in TRUST_PROXY. */
+const TRUST_PROXY_KEYWORDS = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * The HTTP edge: where the server listens, which proxies' `X-Forwarded-For` is believed (`TRUST_PROXY`:
+ * false = the socket address), and which browser origins may call the API (`CORS_ORIGINS`; none = no
+ * cross-origin access).
+ */
+export function loadHttpConfig(env: Env) {
+  const corsOrigins = list(env.read('CORS_ORIGINS', optionalString));
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      env.problem('CORS_ORIGINS', `${origin} is not an origin like https://app.example.com`);
+    }
+  }
+  return {
+    port: env.read('PORT', int(3000, 0, 65535)),
+    host: env.read('HOST', optionalString) ?? (env.production ? '0.0.0.0' : '127.0.0.1'),
+    trustProxy: trustProxyOf(env),
+    corsOrigins,
+  };
+}
+
+/** The HTTP slice of the configuration (DI token). */
+export abstract class HttpConfig {}
+export interface HttpConfig extends ReturnType<typeof loadHttpConfig> {}
+
+/** `TRUST_PROXY`: unset or `false` → off; otherwise every listed entry must be a proxy-addr entry. */
+function trustProxyOf(env: Env): false | string[] {
+  const value = env.read('TRUST_PROXY', optionalString);
+  if (value === undefined || value === 'false') return false;
+  const entries = list(value);
+  const bad = entries.filter((entry) => !isTrustProxyEntry(entry));
+  if (bad.length || entries.length === 0) {
+    env.problem(
+      'TRUST_PROXY',
+      `${bad.length ? bad.map((b) => JSON.stringify(b)).join(', ') : JSON.stringify(value)} not accepted; ` +
+        'use false (or leave it unset) for off, or a comma-separated list of IP addresses (10.0.0.1, ::1), ' +
+        `CIDRs (10.0.0.0/8, fc00::/7) and the keywords ${TRUST_PROXY_KEYWORDS.join(', ')}`,
+    );
+  }
+  return entries;
+}
+
+/**
+ * One TRUST_PROXY entry as Fastify's proxy-addr takes it: an IPv4/IPv6 address, a CIDR with a prefix length
+ * valid for its family (1-32 / 1-128; proxy-addr refuses 0), or a keyword.
+ */
+function isTrustProxyEntry(entry: string): boolean {
+  if (TRUST_PROXY_KEYWORDS.includes(entry)) return true;
+  const slash = entry.indexOf('/');
+  if (slash === -1) return isIP(entry) !== 0;
+  const family = isIP(entry.slice(0, slash));
+  const prefix = entry.slice(slash + 1);
+  if (family === 0 || !/^[0-9]{1,3}$/.test(prefix)) return false;
+  return Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128);
+}

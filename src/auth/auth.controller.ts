@@ -1,20 +1,11 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
-import {
-  Client,
-  type ClientContext,
-  CurrentUser,
-  type FullPrincipal,
-  type PartialPrincipal,
-  Public,
-} from '../common/index.js';
+import { Body, Controller, Headers, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
+import { Client, type ClientContext, CurrentUser, type FullPrincipal, Public } from '../common/index.js';
 import type { User } from '../users/user.entity.js';
 import { AuthService } from './auth.service.js';
-import { PartialAuth } from './guards/partial-auth.decorator.js';
 import type { ChallengeResponse, SessionResponse } from './dto/auth-responses.js';
 import { LogoutDto, RefreshDto } from './dto/refresh.dto.js';
 import { RegisterDto } from './dto/register.dto.js';
-import { VerifyPinDto } from './second-factor/dto/verify-pin.dto.js';
-import { LocalAuthGuard } from './password/local-auth.guard.js';
+import { LocalAuthGuard, PasswordUser } from './password/local-auth.guard.js';
 
 @Controller('auth')
 export class AuthController {
@@ -36,36 +27,8 @@ export class AuthController {
   @UseGuards(LocalAuthGuard)
   @Post('login')
   @HttpCode(HttpStatus.OK)
-  login(@CurrentUser() user: User, @Client() client: ClientContext): Promise<ChallengeResponse> {
+  login(@PasswordUser() user: User, @Client() client: ClientContext): Promise<ChallengeResponse> {
     return this.auth.login(user, client);
-  }
-
-  @PartialAuth()
-  @Post('2fa/verify')
-  @HttpCode(HttpStatus.OK)
-  verify(
-    @CurrentUser() principal: PartialPrincipal,
-    @Body() dto: VerifyPinDto,
-    @Client() client: ClientContext,
-  ): Promise<SessionResponse> {
-    return this.auth.verifyPin(principal, dto.pin, client);
-  }
-
-  /** Whether the PIN SMS was delivered, how long the PIN lives, when a resend is allowed, attempts left. */
-  @PartialAuth()
-  @Get('2fa/status')
-  status(@CurrentUser() principal: PartialPrincipal): Promise<ChallengeResponse['challenge']> {
-    return this.auth.challengeStatus(principal);
-  }
-
-  @PartialAuth()
-  @Post('2fa/resend')
-  @HttpCode(HttpStatus.OK)
-  resend(
-    @CurrentUser() principal: PartialPrincipal,
-    @Client() client: ClientContext,
-  ): Promise<ChallengeResponse> {
-    return this.auth.resendPin(principal, client);
   }
 
   @Public()

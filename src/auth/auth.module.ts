@@ -3,49 +3,61 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { SmsDeliveryModule } from '../sms/sms-delivery.module.js';
 import { SmsModule } from '../sms/sms.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthKeys } from './auth-keys.js';
+import { AuthResponses } from './auth-responses.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwtAuthGuard } from './guards/jwt-auth.guard.js';
+import { LocalStrategy } from './password/local.strategy.js';
+import { LoginFailure } from './password/login-failure.entity.js';
+import { LoginFailuresService } from './password/login-failures.service.js';
+import { PasswordLoginService } from './password/password-login.service.js';
+import { PasswordService } from './password/password.service.js';
 import { LoginAttempt } from './second-factor/login-attempt.entity.js';
 import { LoginAttemptsService } from './second-factor/login-attempts.service.js';
-import { PasswordService } from './password/password.service.js';
+import { PinDeliveryService } from './second-factor/pin-delivery.service.js';
 import { PinService } from './second-factor/pin.service.js';
+import { SecondFactorController } from './second-factor/second-factor.controller.js';
+import { SecondFactorService } from './second-factor/second-factor.service.js';
 import { RefreshToken } from './sessions/refresh-token.entity.js';
 import { Session } from './sessions/session.entity.js';
 import { SessionsService } from './sessions/sessions.service.js';
-import { LocalStrategy } from './password/local.strategy.js';
 import { TokensService } from './sessions/tokens.service.js';
 
+export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure];
+
 /**
- * Login, second factor, sessions, and the global guard that protects every route of every module.
- * Other modules need nothing from here but the decorators (`@Public()`, `@CurrentUser()`).
+ * Login (password → partial token + PIN → full session), sessions, and the global guard that protects
+ * every route of every module. Other modules need nothing from here: the decorators and principals they
+ * use are the access contract in `src/common`.
  */
 @Module({
   imports: [
-    TypeOrmModule.forFeature([LoginAttempt, Session, RefreshToken]),
+    TypeOrmModule.forFeature(AUTH_ENTITIES),
     PassportModule,
     JwtModule.register({}),
     UsersModule,
     SmsModule,
-    SmsDeliveryModule,
   ],
-  controllers: [AuthController],
+  controllers: [AuthController, SecondFactorController],
   providers: [
     AuthKeys,
+    AuthResponses,
     AuthService,
-    LoginAttemptsService,
     PasswordService,
+    PasswordLoginService,
+    LoginFailuresService,
+    LocalStrategy,
+    LoginAttemptsService,
     PinService,
+    PinDeliveryService,
+    SecondFactorService,
     SessionsService,
     TokensService,
-    LocalStrategy,
     JwtAuthGuard,
     { provide: APP_GUARD, useExisting: JwtAuthGuard },
   ],
-  exports: [TokensService, SessionsService],
 })
 export class AuthModule {}

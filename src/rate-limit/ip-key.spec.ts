@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ipKey } from './rate-limits.service.js';
+import { ipKey } from './ip-key.js';
 
 describe(ipKey.name, () => {
   it.each([

@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { getRepositoryToken } from '@nestjs/typeorm';
 import { configModule, loadConfig } from '../app-config.js';
 import { ConsoleSmsSender } from './console-sms-sender.js';
 import { ResilientSmsSender } from './resilient-sms-sender.js';
 import { SmsHealth } from './sms-health.js';
+import { SmsMessage } from './sms-message.entity.js';
 import { SmsSender } from './sms-sender.js';
 import { SmsModule } from './sms.module.js';
 import { SmsTestNumbers, TestNumbersSmsSender } from './test-numbers.js';
@@ -14,9 +16,13 @@ const XOXZO = { XOXZO_API_SID: 'ACsid', XOXZO_API_AUTH_TOKEN: 'token', XOXZO_API
 
 describe(SmsModule.name, () => {
   async function moduleFor(env: Record<string, string>) {
+    // The module's delivery table is not used here: no database in a unit test.
     return Test.createTestingModule({
       imports: [configModule(loadConfig(env)), SmsModule],
-    }).compile();
+    })
+      .overrideProvider(getRepositoryToken(SmsMessage))
+      .useValue({})
+      .compile();
   }
 
   beforeEach(() => {

@@ -1,10 +1,14 @@
 import { HttpModule, HttpService } from '@nestjs/axios';
 import { Logger, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { SmsConfig } from './sms.config.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { ConsoleSmsSender } from './console-sms-sender.js';
 import { DEFAULT_RETRY_POLICY, ResilientSmsSender } from './resilient-sms-sender.js';
+import { DeliveryReportsController } from './delivery-reports.controller.js';
+import { SmsDeliveryService } from './sms-delivery.service.js';
 import { SmsHealth } from './sms-health.js';
+import { SmsMessage } from './sms-message.entity.js';
 import { SmsSender } from './sms-sender.js';
 import { SmsTestNumbers, TestNumbersSmsSender } from './test-numbers.js';
 import { XoxzoClient } from './xoxzo-client.js';
@@ -53,13 +57,17 @@ export function createSmsSender(
   return new TestNumbersSmsSender(sender, testNumbers);
 }
 
+export const SMS_ENTITIES = [SmsMessage];
+
 /**
- * Delivers text messages. Exports `SmsSender` (the chain above), `SmsTestNumbers` (fixed PINs for test
- * numbers), `SmsHealth` (circuit state and credit balance) and `XoxzoClient` (status and credit reads).
- * Delivery tracking (a table, and Xoxzo's delivery-report endpoint) is `SmsDeliveryModule`.
+ * Delivers text messages and tracks what became of them. Exports `SmsSender` (the chain above),
+ * `SmsTestNumbers` (fixed PINs for test numbers), `SmsDeliveryService` (the `sms_messages` table, fed by
+ * Xoxzo's delivery reports at `POST /sms/xoxzo/delivery-reports`) and `SmsHealth` (circuit state and credit
+ * balance). The Xoxzo client stays inside.
  */
 @Module({
-  imports: [HttpModule],
+  imports: [HttpModule, TypeOrmModule.forFeature(SMS_ENTITIES)],
+  controllers: [DeliveryReportsController],
   providers: [
     {
       provide: XoxzoClient,
@@ -89,6 +97,7 @@ export function createSmsSender(
       inject: [SmsConfig, XoxzoClient, CircuitBreaker, SmsTestNumbers],
       useFactory: createSmsSender,
     },
+    SmsDeliveryService,
     {
       provide: SmsHealth,
       inject: [SmsConfig, XoxzoClient, CircuitBreaker],
@@ -98,6 +107,6 @@ export function createSmsSender(
           : new SmsHealth(config, null, null),
     },
   ],
-  exports: [SmsSender, SmsHealth, SmsTestNumbers, XoxzoClient],
+  exports: [SmsSender, SmsHealth, SmsTestNumbers, SmsDeliveryService],
 })
 export class SmsModule {}

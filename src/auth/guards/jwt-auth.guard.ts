@@ -1,10 +1,11 @@
-import { CanActivate, ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { ApiException, ErrorCode, IS_PUBLIC, type Principal } from '../../common/index.js';
-import { PARTIAL_AUTH } from './partial-auth.decorator.js';
+import { IS_PUBLIC, type Principal } from '../../common/index.js';
+import { challengeExpired, secondFactorRequired, unauthenticated } from '../auth-errors.js';
 import { SessionsService } from '../sessions/sessions.service.js';
-import { InvalidTokenError, TokensService, unauthenticated } from '../sessions/tokens.service.js';
+import { InvalidTokenError, TokensService } from '../sessions/tokens.service.js';
+import { PARTIAL_AUTH } from './partial-auth.decorator.js';
 
 /**
  * Global guard (APP_GUARD): protected by default. A route needs a full-access token of a live session,
@@ -36,13 +37,7 @@ export class JwtAuthGuard implements CanActivate {
     try {
       return await this.tokens.verifyPartial(token);
     } catch (error) {
-      if (error instanceof InvalidTokenError && error.expired) {
-        throw new ApiException(
-          HttpStatus.UNAUTHORIZED,
-          ErrorCode.CHALLENGE_CLOSED,
-          'This login attempt has expired: log in again',
-        );
-      }
+      if (error instanceof InvalidTokenError && error.expired) throw challengeExpired();
       throw unauthenticated(true);
     }
   }
@@ -54,24 +49,11 @@ export class JwtAuthGuard implements CanActivate {
       return principal;
     }
     // A genuine partial token here means "password done, PIN not yet": tell the client to finish (RFC 9470).
-    if (
-      await this.tokens.verifyPartial(token).then(
-        () => true,
-        () => false,
-      )
-    ) {
-      throw new ApiException(
-        HttpStatus.UNAUTHORIZED,
-        ErrorCode.SECOND_FACTOR_REQUIRED,
-        'Complete the second factor (POST /auth/2fa/verify) to use this route',
-        {},
-        {
-          'WWW-Authenticate':
-            'Bearer error="insufficient_user_authentication", error_description="SMS PIN required"',
-        },
-      );
-    }
-    throw unauthenticated(true);
+    const partial = await this.tokens.verifyPartial(token).then(
+      () => true,
+      () => false,
+    );
+    throw partial ? secondFactorRequired() : unauthenticated(true);
   }
 }
 

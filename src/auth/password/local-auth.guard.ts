@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import passport from 'passport';
 import { createValidationPipe } from '../../common/index.js';
@@ -7,11 +7,18 @@ import { invalidCredentials } from '../auth-errors.js';
 import { LoginDto } from '../dto/login.dto.js';
 import { LocalStrategy } from './local.strategy.js';
 
+type PasswordRequest = FastifyRequest & { passwordUser?: User };
+
 /**
- * passport-local for `POST /auth/login`. Guards run before pipes, so the body is validated (and normalised)
- * here first: a malformed body is a 400, not a failed login. The strategy is this application's own
- * instance, not one looked up by name in passport's process-wide registry, so several app instances in one
- * process (tests, workers) never use each other's strategy.
+ * passport-local for `POST /auth/login`; the handler reads the user with `@PasswordUser()`.
+ *
+ * Guards run before pipes, so this guard validates (and normalises) the body with the app's pipe first: a
+ * malformed body is a 400 `VALIDATION_FAILED`, not a failed login. The strategy is this application's own
+ * instance, not one looked up by name in passport's process-wide registry (several app instances in one
+ * process, as in the tests, would use each other's), and each request gets its own copy of it: passport
+ * writes the request's success/fail callbacks onto the strategy object it is given, so a shared one mixes
+ * up concurrent logins (the abuse test "answers simultaneous logins of different people each with their
+ * own result" fails without the copy).
  */
 @Injectable()
 export class LocalAuthGuard implements CanActivate {
@@ -21,13 +28,11 @@ export class LocalAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
-    const request = http.getRequest<FastifyRequest & { user?: User }>();
+    const request = http.getRequest<PasswordRequest>();
     request.body = await this.validation.transform(request.body, { type: 'body', metatype: LoginDto });
     const user = await new Promise<User | false>((resolve, reject) => {
       // The strategy's own errors are ApiExceptions (429, INVALID_CREDENTIALS); anything else is a bug.
       const fail = (error: unknown) => reject(error instanceof Error ? error : new Error('passport failed'));
-      // passport writes this request's success/fail callbacks onto the strategy object it is given, so each
-      // request needs its own (passport does the same for strategies registered by name).
       const authenticate = passport.authenticate(
         Object.create(this.strategy) as LocalStrategy,
         { session: false },
@@ -36,7 +41,13 @@ export class LocalAuthGuard implements CanActivate {
       authenticate(request, http.getResponse<FastifyReply>(), fail);
     });
     if (!user) throw invalidCredentials();
-    request.user = user;
+    request.passwordUser = user;
     return true;
   }
 }
+
+/** The user whose password `LocalAuthGuard` just checked. */
+export const PasswordUser = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): User | undefined =>
+    ctx.switchToHttp().getRequest<PasswordRequest>().passwordUser,
+);

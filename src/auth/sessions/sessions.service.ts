@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { AuditService } from '../../audit/audit.service.js';
-import { ApiException, type ClientContext, ErrorCode } from '../../common/index.js';
+import type { ClientContext } from '../../common/index.js';
+import { refreshInvalid } from '../auth-errors.js';
 import { JwtConfig } from './jwt.config.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { Session } from './session.entity.js';
@@ -87,11 +88,7 @@ export class SessionsService {
       await this.audit.record('refresh_reused', client, reusedBy, { action: 'session_revoked' });
     }
     if (!outcome) {
-      throw new ApiException(
-        HttpStatus.UNAUTHORIZED,
-        ErrorCode.REFRESH_INVALID,
-        'The refresh token is not valid: log in again',
-      );
+      throw refreshInvalid();
     }
     return outcome;
   }

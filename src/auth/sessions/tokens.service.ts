@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { ApiException, ErrorCode, FullPrincipal, PartialPrincipal } from '../../common/index.js';
+import type { FullPrincipal, PartialPrincipal } from '../../common/index.js';
 import { JwtConfig } from './jwt.config.js';
 import { AuthKeys } from '../auth-keys.js';
 
@@ -155,18 +155,5 @@ function isUuid(value: unknown): value is string {
 function sameList(actual: unknown, expected: string[]): boolean {
   return (
     Array.isArray(actual) && actual.length === expected.length && expected.every((v, i) => actual[i] === v)
-  );
-}
-
-/** `401 UNAUTHENTICATED` with the RFC 6750 challenge header. */
-export function unauthenticated(tokenPresented: boolean): ApiException {
-  return new ApiException(
-    HttpStatus.UNAUTHORIZED,
-    ErrorCode.UNAUTHENTICATED,
-    tokenPresented
-      ? 'The access token is invalid, expired or of the wrong kind'
-      : 'An access token is required',
-    {},
-    { 'WWW-Authenticate': tokenPresented ? 'Bearer error="invalid_token"' : 'Bearer' },
   );
 }

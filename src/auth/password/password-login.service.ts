@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../../audit/audit.service.js';
+import type { ClientContext } from '../../common/index.js';
+import { ipKey } from '../../rate-limit/ip-key.js';
+import { QUARTER_HOUR, RateLimiter } from '../../rate-limit/rate-limiter.service.js';
+import type { User } from '../../users/user.entity.js';
+import { UsersService } from '../../users/users.service.js';
+import { LoginConfig } from './login.config.js';
+import { LoginFailuresService } from './login-failures.service.js';
+import { PasswordService } from './password.service.js';
+
+/** The password step (passport-local's verify): who may try, and whether the password is right. */
+@Injectable()
+export class PasswordLoginService {
+  constructor(
+    private readonly users: UsersService,
+    private readonly passwords: PasswordService,
+    private readonly failures: LoginFailuresService,
+    private readonly limiter: RateLimiter,
+    private readonly config: LoginConfig,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * The user, or `undefined` for an unknown email or a wrong password, in about the same time. Refused with
+   * 429 before any hashing when the IP or the login name is over its limits.
+   */
+  async check(email: string, password: string, client: ClientContext): Promise<User | undefined> {
+    await this.limiter.consume(
+      [
+        {
+          name: 'logins_per_ip',
+          key: `login:ip:${ipKey(client.ip)}`,
+          limit: this.config.perIp15Min,
+          windowSeconds: QUARTER_HOUR,
+        },
+      ],
+      { client, userId: null },
+    );
+    const user = await this.users.findByEmail(email);
+    await this.failures.reserve(email, client, user?.id ?? null);
+    const ok = await this.passwords.verify(user?.passwordHash, password);
+    if (ok && user) {
+      await this.failures.succeeded(email);
+      await this.audit.record('login_succeeded', client, user.id);
+      return user;
+    }
+    await this.audit.record('login_failed', client, user?.id ?? null);
+    return undefined;
+  }
+}

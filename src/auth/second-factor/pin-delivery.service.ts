@@ -1,0 +1,115 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AuditService } from '../../audit/audit.service.js';
+import { type ClientContext, validationFailed } from '../../common/index.js';
+import { assertAllowedCountry } from '../../phone/allowed-countries.js';
+import { PhoneConfig } from '../../phone/phone.config.js';
+import { ipKey } from '../../rate-limit/ip-key.js';
+import { type Allowance, DAY, HOUR, MINUTE, RateLimiter } from '../../rate-limit/rate-limiter.service.js';
+import { SmsDeliveryService } from '../../sms/sms-delivery.service.js';
+import type { DeliveryStatus } from '../../sms/sms-message.entity.js';
+import { type SentSms, SmsDeliveryError, SmsSender } from '../../sms/sms-sender.js';
+import { smsUnavailable } from '../auth-errors.js';
+import { PinConfig } from './pin.config.js';
+import { PinService } from './pin.service.js';
+
+export interface PinRecipient {
+  phone: string;
+  userId: string;
+  client: ClientContext;
+  /** A registration: `userId` is not an account yet, so the audit trail does not name it. */
+  newAccount?: boolean;
+}
+
+/**
+ * Gets a PIN to the user's phone: the SMS budget (per phone, account, IP and global), the country
+ * allow-list, the text in the user's language, the send, what a failure means for the client, the audit
+ * trail and the delivery record. No database connection is held during the send.
+ */
+@Injectable()
+export class PinDeliveryService {
+  private readonly logger = new Logger(PinDeliveryService.name);
+
+  constructor(
+    private readonly config: PinConfig,
+    private readonly phones: PhoneConfig,
+    private readonly pins: PinService,
+    private readonly sms: SmsSender,
+    private readonly delivery: SmsDeliveryService,
+    private readonly limiter: RateLimiter,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Takes one PIN SMS from every budget (or refuses with 429, sending nothing). */
+  reserve({ phone, userId, client, newAccount }: PinRecipient): Promise<Allowance> {
+    assertAllowedCountry(phone, this.phones.allowedCountries);
+    const l = this.config.smsLimits;
+    return this.limiter.consume(
+      [
+        { name: 'sms_per_phone_hour', key: `sms:phone:${phone}`, limit: l.perPhoneHour, windowSeconds: HOUR },
+        {
+          name: 'sms_per_phone_day',
+          key: `sms:phone-day:${phone}`,
+          limit: l.perPhoneDay,
+          windowSeconds: DAY,
+        },
+        {
+          name: 'sms_per_account_hour',
+          key: `sms:user:${userId}`,
+          limit: l.perAccountHour,
+          windowSeconds: HOUR,
+        },
+        {
+          name: 'sms_per_ip_hour',
+          key: `sms:ip:${ipKey(client.ip)}`,
+          limit: l.perIpHour,
+          windowSeconds: HOUR,
+        },
+        { name: 'sms_global_minute', key: 'sms:global', limit: l.globalPerMinute, windowSeconds: MINUTE },
+      ],
+      { client, userId: newAccount ? null : userId },
+    );
+  }
+
+  /**
+   * Sends `pin` for the login attempt `reference` in the user's language, within the budget `allowance`
+   * (taken here when not given), and records the message for delivery tracking. A send that certainly did
+   * not go out gives its budget back, so that retrying once the provider works again is not refused; one
+   * that may have gone out (a timeout or a 5xx in any of its attempts) keeps it.
+   */
+  async send(
+    reference: string,
+    pin: string,
+    locale: string | undefined,
+    recipient: PinRecipient,
+    allowance?: Allowance,
+  ): Promise<DeliveryStatus> {
+    const { phone, userId, client } = recipient;
+    const budget = allowance ?? (await this.reserve(recipient));
+    let sent: SentSms;
+    try {
+      sent = await this.sms.send({
+        to: phone,
+        text: this.pins.message(pin, locale),
+        locale,
+        otp: { code: pin, minutes: this.pins.minutes() },
+      });
+    } catch (error) {
+      if (error instanceof SmsDeliveryError && !error.mayHaveBeenSent) await budget.release();
+      await this.audit.record('pin_send_failed', client, userId, {
+        reason: error instanceof SmsDeliveryError ? error.reason : 'error',
+      });
+      if (error instanceof SmsDeliveryError && error.reason === 'recipient_rejected') {
+        throw validationFailed('phone: the SMS provider rejected this number');
+      }
+      this.logger.warn(`PIN SMS not sent: ${error instanceof Error ? error.message : String(error)}`);
+      throw smsUnavailable();
+    }
+    await this.audit.record('pin_sent', client, userId);
+    return this.delivery.recordSent(sent, reference);
+  }
+
+  /** The delivery status of the newest PIN SMS for `reference`. */
+  latestStatus(reference: string): Promise<DeliveryStatus> {
+    return this.delivery.latestStatus(reference);
+  }
+}

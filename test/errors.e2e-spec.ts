@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { expectError as expectErrorCode } from './support/expect-error.js';
 import { decodeJwt } from './support/jwt-forge.js';
 import { HttpResult, newIdentity, registerAndVerify, startTestApp, TestApp } from './support/test-app.js';
 
@@ -26,9 +27,9 @@ describe('error responses: {statusCode, code, message}', () => {
   }
   const post = (path: string, body?: unknown, token?: string) => send('POST', path, { body, token });
 
+  /** The shared expectError, and also: a message, and a JSON content type. */
   function expectError(res: HttpResult, status: number, code: string) {
-    expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-    expect(res.body.statusCode).toBe(status);
+    expectErrorCode(res, status, code);
     expect(res.body.message).toBeDefined();
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   }

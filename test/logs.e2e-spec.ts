@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { LoggerService } from '@nestjs/common';
 import { FAKE_SID, FAKE_TOKEN } from './fakes/fake-xoxzo.server.js';
+import { wrongPin } from './support/auth-api.js';
 import { newIdentity, startTestApp, TEST_JWT_SECRET, TestApp } from './support/test-app.js';
 
 /** Keeps every line the app logs, at every level. */
@@ -43,10 +44,8 @@ describe('the log never carries a PIN, password, token or Xoxzo credential (Xoxz
     const registered = await t.post('/auth/register', id);
     expect(registered.status).toBe(201);
     const pin = t.xoxzo.lastPinFor(id.phone);
-    const wrongPin = pin === '000000' ? '111111' : '000000';
-    expect((await t.post('/auth/2fa/verify', { pin: wrongPin }, registered.body.accessToken)).status).toBe(
-      401,
-    );
+    const badPin = wrongPin(pin);
+    expect((await t.post('/auth/2fa/verify', { pin: badPin }, registered.body.accessToken)).status).toBe(401);
     const session = await t.post('/auth/2fa/verify', { pin }, registered.body.accessToken);
     expect(session.status).toBe(200);
     const refreshed = await t.post('/auth/refresh', { refreshToken: session.body.refreshToken });

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RetentionService } from '../src/database/retention.service.js';
+import { claimsOf } from './support/auth-api.js';
+import { count } from './support/db.js';
 import { registerAndVerify, startTestApp, TestApp } from './support/test-app.js';
-
-const count = async (t: TestApp, table: string): Promise<number> =>
-  (await t.db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n as number;
 
 describe('data retention', () => {
   let t: TestApp;
@@ -57,7 +56,7 @@ describe('data retention', () => {
     });
     expect(unverified.status).toBe(201);
     const token = unverified.body.accessToken as string;
-    const id = (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { sub: string }).sub;
+    const id = claimsOf(token).userId;
     await t.db.query(`UPDATE users SET created_at = now() - interval '2 days' WHERE id = $1`, [id]);
     await t.app.get(RetentionService).run();
     expect((await t.db.query('SELECT 1 FROM users WHERE id = $1', [id])).rows).toHaveLength(1); // attempt still open

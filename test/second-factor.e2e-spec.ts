@@ -2,9 +2,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { JwtService } from '@nestjs/jwt';
 import { AuthKeys } from '../src/auth/auth-keys.js';
 import type { FakeFailure } from './fakes/fake-xoxzo.server.js';
+import { claimsOf, Identity, resend, verify, wrongPin } from './support/auth-api.js';
+import { attemptsOf, count, sessionsOf, userIdByEmail, usersWithEmail } from './support/db.js';
+import { expectError } from './support/expect-error.js';
+import { decodeJwt } from './support/jwt-forge.js';
 import { HttpResult, newIdentity, registerAndVerify, startTestApp, TestApp } from './support/test-app.js';
-
-type Identity = ReturnType<typeof newIdentity>;
 
 /** A partial token, the PIN that was sent for it, and whose login attempt it is. */
 interface Challenge {
@@ -15,18 +17,8 @@ interface Challenge {
   attemptId: string;
 }
 
-/** The claims of a JWT, read without checking it (the server checks; the test only needs `sub`/`jti`). */
-function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
-  const [header, payload] = token.split('.');
-  return {
-    header: JSON.parse(Buffer.from(header, 'base64url').toString('utf8')),
-    payload: JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')),
-  };
-}
-
 function challengeOf(identity: Identity, token: string, pin: string): Challenge {
-  const { payload } = decodeJwt(token);
-  return { identity, token, pin, userId: payload.sub as string, attemptId: payload.jti as string };
+  return { identity, token, pin, ...claimsOf(token) };
 }
 
 async function register(t: TestApp, identity: Identity = newIdentity()): Promise<Challenge> {
@@ -39,19 +31,6 @@ async function login(t: TestApp, identity: Identity): Promise<Challenge> {
   const res = await t.post('/auth/login', { email: identity.email, password: identity.password });
   expect(res.status).toBe(200);
   return challengeOf(identity, res.body.accessToken, t.xoxzo.lastPinFor(identity.phone));
-}
-
-function verify(t: TestApp, token: string, pin: string): Promise<HttpResult> {
-  return t.post('/auth/2fa/verify', { pin }, token);
-}
-
-function resend(t: TestApp, token: string): Promise<HttpResult> {
-  return t.post('/auth/2fa/resend', undefined, token);
-}
-
-/** A PIN of the same length that is not `pin`. */
-function wrongPin(pin: string): string {
-  return ((Number(pin) + 1) % 10 ** pin.length).toString().padStart(pin.length, '0');
 }
 
 async function attemptRow(t: TestApp, attemptId: string) {
@@ -69,24 +48,10 @@ async function attemptRow(t: TestApp, attemptId: string) {
   };
 }
 
-async function count(t: TestApp, sql: string, params: unknown[]): Promise<number> {
-  const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM ${sql}`, params);
-  return rows[0].n as number;
-}
-
-const sessionsOf = (t: TestApp, userId: string) => count(t, 'sessions WHERE user_id = $1', [userId]);
-const usersWithEmail = (t: TestApp, email: string) => count(t, 'users WHERE email = $1', [email]);
-const attemptsOf = (t: TestApp, userId: string) => count(t, 'login_attempts WHERE user_id = $1', [userId]);
-
 async function phoneVerifiedAt(t: TestApp, userId: string): Promise<Date | null> {
   const { rows } = await t.db.query('SELECT phone_verified_at FROM users WHERE id = $1', [userId]);
   expect(rows).toHaveLength(1);
   return rows[0].phone_verified_at as Date | null;
-}
-
-function expectError(res: HttpResult, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-  expect(res.body.statusCode).toBe(status);
 }
 
 /** What a challenge response must contain (newer fields may be added). */
@@ -612,8 +577,7 @@ describe('SMS failures leave nothing behind', () => {
 
   it('login with Xoxzo timing out → 503 SMS_UNAVAILABLE, no attempt left; the next login → 200', async () => {
     const { identity } = await registerAndVerify(t);
-    const userId = (await t.db.query('SELECT id FROM users WHERE email = $1', [identity.email])).rows[0]
-      .id as string;
+    const userId = await userIdByEmail(t, identity.email);
     const attempts = await attemptsOf(t, userId);
     const sms = t.xoxzo.messagesTo(identity.phone).length;
 

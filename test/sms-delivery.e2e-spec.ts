@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { FakeSms } from './fakes/fake-xoxzo.server.js';
+import { claimsOf, login, register, Registration, status, verify } from './support/auth-api.js';
+import { usersWithEmail } from './support/db.js';
+import { expectStatusAndCode } from './support/expect-error.js';
 import { HttpResult, newIdentity, registerAndVerify, startTestApp, TestApp } from './support/test-app.js';
 import { SmsHealth } from '../src/sms/sms-health.js';
 
@@ -8,8 +11,6 @@ import { SmsHealth } from '../src/sms/sms-health.js';
  * The SMS delivery features end to end: Xoxzo templates, the PIN text per language, the WebOTP line, test
  * numbers, delivery reports and the delivery status, retries / deadline / circuit breaker, and /health.
  */
-
-type Identity = ReturnType<typeof newIdentity> & { locale?: string };
 
 const DELIVERY_REPORTS_PATH = '/sms/xoxzo/delivery-reports';
 const FREEFORM_SEND = { method: 'POST', path: '/sms/messages/' };
@@ -19,30 +20,6 @@ const TEST_NUMBER = '+12015550123';
 const TEST_NUMBER_2 = '+12015550124';
 const TEST_NUMBER_3 = '+12015550125';
 const TEST_PIN = '123456';
-
-function claimsOf(token: string): { userId: string; attemptId: string } {
-  const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
-  return { userId: payload.sub as string, attemptId: payload.jti as string };
-}
-
-function expectError(res: HttpResult, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-}
-
-function register(t: TestApp, identity: Identity, headers: Record<string, string> = {}): Promise<HttpResult> {
-  return t.request('POST', '/auth/register', { body: identity, headers });
-}
-
-function verify(t: TestApp, token: string, pin: string): Promise<HttpResult> {
-  return t.post('/auth/2fa/verify', { pin }, token);
-}
-
-function login(t: TestApp, identity: Identity, headers: Record<string, string> = {}): Promise<HttpResult> {
-  return t.request('POST', '/auth/login', {
-    body: { email: identity.email, password: identity.password },
-    headers,
-  });
-}
 
 /** The one SMS the fake received for `phone` since `before` messages had been sent to it. */
 function onlyNewSms(t: TestApp, phone: string, before = 0): FakeSms {
@@ -54,11 +31,6 @@ function onlyNewSms(t: TestApp, phone: string, before = 0): FakeSms {
 function freeformSends(t: TestApp): number {
   return t.xoxzo.calls.filter((c) => c.method === FREEFORM_SEND.method && c.path === FREEFORM_SEND.path)
     .length;
-}
-
-async function usersWithEmail(t: TestApp, email: string): Promise<number> {
-  const { rows } = await t.db.query('SELECT count(*)::int AS n FROM users WHERE email = $1', [email]);
-  return rows[0].n as number;
 }
 
 /** A text fits one SMS segment: 160 characters all ASCII (GSM-7), 70 (UCS-2, UTF-16 units) otherwise. */
@@ -125,7 +97,7 @@ describe('Xoxzo template mode, one default template (XOXZO_TEMPLATE_ID)', () => 
     const freeform = freeformSends(t);
     const requests = t.xoxzo.requests;
     const res = await register(t, identity);
-    expectError(res, 503, 'SMS_UNAVAILABLE');
+    expectStatusAndCode(res, 503, 'SMS_UNAVAILABLE');
     expect(res.body.accessToken).toBeUndefined();
     // Not approved is a 400 that will not fix itself: asked once, not retried.
     expect(t.xoxzo.requests).toBe(requests + 1);
@@ -243,7 +215,7 @@ describe('PIN SMS language (freeform)', () => {
     expect((await verify(t, res.body.accessToken, pin)).status).toBe(200);
 
     // The stored locale wins, whatever the login request says.
-    const again = await login(t, identity, { 'accept-language': 'en-US,en;q=0.9' });
+    const again = await login(t, identity, identity.password, { 'accept-language': 'en-US,en;q=0.9' });
     expect(again.status).toBe(200);
     const loginPin = t.xoxzo.lastPinFor(identity.phone);
     expectJapanese(onlyNewSms(t, identity.phone, 1), loginPin);
@@ -273,7 +245,7 @@ describe('PIN SMS language (freeform)', () => {
     expect(await storedLocale(identity.email)).toBe('en');
     expect((await verify(t, res.body.accessToken, pin)).status).toBe(200);
 
-    const again = await login(t, identity, { 'accept-language': 'ja' });
+    const again = await login(t, identity, identity.password, { 'accept-language': 'ja' });
     expect(again.status).toBe(200);
     expectEnglish(onlyNewSms(t, identity.phone, 1), t.xoxzo.lastPinFor(identity.phone));
   });
@@ -288,7 +260,7 @@ describe('PIN SMS language (freeform)', () => {
     const identity = { ...newIdentity(), locale: 'not a locale!' };
     const requests = t.xoxzo.requests;
     const res = await register(t, identity);
-    expectError(res, 400, 'VALIDATION_FAILED');
+    expectStatusAndCode(res, 400, 'VALIDATION_FAILED');
     expect(JSON.stringify(res.body.message)).toMatch(/locale/);
     expect(t.xoxzo.requests).toBe(requests);
     expect(await usersWithEmail(t, identity.email)).toBe(0);
@@ -310,7 +282,7 @@ describe('WebOTP line (APP_ORIGIN_DOMAIN=app.example.com)', () => {
   ])(
     '%s: the SMS ends with "\\n@app.example.com #<pin>" (same PIN), in one segment',
     async (_, locale, text) => {
-      const identity: Identity = { ...newIdentity(), ...(locale ? { locale } : {}) };
+      const identity: Registration = { ...newIdentity(), ...(locale ? { locale } : {}) };
       const res = await register(t, identity);
       expect(res.status).toBe(201);
       const { message } = onlyNewSms(t, identity.phone);
@@ -362,7 +334,8 @@ describe(`SMS test numbers (SMS_TEST_NUMBERS, ${TEST_NUMBER}:${TEST_PIN}), PIN_M
     const res = await register(t, identity);
     expect(res.status).toBe(201);
     const pin = t.xoxzo.lastPinFor(identity.phone);
-    if (pin !== TEST_PIN) expectError(await verify(t, res.body.accessToken, TEST_PIN), 401, 'PIN_INVALID');
+    if (pin !== TEST_PIN)
+      expectStatusAndCode(await verify(t, res.body.accessToken, TEST_PIN), 401, 'PIN_INVALID');
     expect((await verify(t, res.body.accessToken, pin)).status).toBe(200);
   });
 
@@ -372,10 +345,10 @@ describe(`SMS test numbers (SMS_TEST_NUMBERS, ${TEST_NUMBER}:${TEST_PIN}), PIN_M
     expect(res.status).toBe(201);
     for (const attemptsLeft of [2, 1, 0]) {
       const wrong = await verify(t, res.body.accessToken, '654321');
-      expectError(wrong, 401, 'PIN_INVALID');
+      expectStatusAndCode(wrong, 401, 'PIN_INVALID');
       expect(wrong.body.attemptsLeft).toBe(attemptsLeft);
     }
-    expectError(await verify(t, res.body.accessToken, TEST_PIN), 401, 'CHALLENGE_CLOSED');
+    expectStatusAndCode(await verify(t, res.body.accessToken, TEST_PIN), 401, 'CHALLENGE_CLOSED');
     const { rows } = await t.db.query('SELECT status, failed_checks FROM login_attempts WHERE id = $1', [
       claimsOf(res.body.accessToken).attemptId,
     ]);
@@ -390,7 +363,7 @@ describe(`SMS test numbers (SMS_TEST_NUMBERS, ${TEST_NUMBER}:${TEST_PIN}), PIN_M
       claimsOf(res.body.accessToken).attemptId,
     ]);
     const expired = await verify(t, res.body.accessToken, TEST_PIN);
-    expectError(expired, 401, 'PIN_EXPIRED');
+    expectStatusAndCode(expired, 401, 'PIN_EXPIRED');
     expect(expired.body.accessToken).toBeUndefined();
   });
 });
@@ -415,7 +388,8 @@ describe('SMS test numbers in production, without SMS_TEST_NUMBERS_IN_PRODUCTION
     const pin = t.xoxzo.lastPinFor(TEST_NUMBER);
     expect(onlyNewSms(t, TEST_NUMBER).message).toContain(pin);
     // A random PIN equals the fixed one once in a million.
-    if (pin !== TEST_PIN) expectError(await verify(t, res.body.accessToken, TEST_PIN), 401, 'PIN_INVALID');
+    if (pin !== TEST_PIN)
+      expectStatusAndCode(await verify(t, res.body.accessToken, TEST_PIN), 401, 'PIN_INVALID');
     expect((await verify(t, res.body.accessToken, pin)).status).toBe(200);
   });
 });
@@ -457,7 +431,7 @@ describe('delivery status (PUBLIC_BASE_URL set: Xoxzo reports to /sms/xoxzo/deli
   });
 
   interface Sent {
-    identity: Identity;
+    identity: Registration;
     token: string;
     attemptId: string;
     msgid: string;
@@ -489,7 +463,7 @@ describe('delivery status (PUBLIC_BASE_URL set: Xoxzo reports to /sms/xoxzo/deli
   }
 
   async function delivery(token: string): Promise<string> {
-    const res = await t.get('/auth/2fa/status', token);
+    const res = await status(t, token);
     expect(res.status).toBe(200);
     return res.body.delivery as string;
   }
@@ -588,8 +562,8 @@ describe('delivery status (PUBLIC_BASE_URL set: Xoxzo reports to /sms/xoxzo/deli
 
   it('GET /auth/2fa/status: a full token → 401 UNAUTHENTICATED; after verify → 401 CHALLENGE_CLOSED', async () => {
     const { partialToken, session } = await registerAndVerify(t);
-    expectError(await t.get('/auth/2fa/status', session.accessToken), 401, 'UNAUTHENTICATED');
-    expectError(await t.get('/auth/2fa/status', partialToken), 401, 'CHALLENGE_CLOSED');
+    expectStatusAndCode(await status(t, session.accessToken), 401, 'UNAUTHENTICATED');
+    expectStatusAndCode(await status(t, partialToken), 401, 'CHALLENGE_CLOSED');
   });
 });
 
@@ -623,7 +597,7 @@ describe('a flaky Xoxzo: retries within SMS_DEADLINE_MS (1500 ms)', () => {
     t.xoxzo.failAlways('timeout');
     const requests = t.xoxzo.requests;
     const [res, elapsed] = await timed(() => register(t, identity));
-    expectError(res, 503, 'SMS_UNAVAILABLE');
+    expectStatusAndCode(res, 503, 'SMS_UNAVAILABLE');
     expect(elapsed).toBeLessThan(DEADLINE_MS + 1500);
     // Retried (XOXZO_TIMEOUT_MS=500 per attempt) rather than given up after one attempt.
     expect(elapsed).toBeGreaterThanOrEqual(900);
@@ -636,7 +610,7 @@ describe('a flaky Xoxzo: retries within SMS_DEADLINE_MS (1500 ms)', () => {
     t.xoxzo.failAlways('http401');
     const requests = t.xoxzo.requests;
     const res = await register(t, identity);
-    expectError(res, 503, 'SMS_UNAVAILABLE');
+    expectStatusAndCode(res, 503, 'SMS_UNAVAILABLE');
     expect(t.xoxzo.requests).toBe(requests + 1);
     expect(await usersWithEmail(t, identity.email)).toBe(0);
   });
@@ -660,14 +634,14 @@ describe('the circuit breaker (SMS_BREAKER_THRESHOLD=2, SMS_BREAKER_COOLDOWN_SEC
     t.xoxzo.failAlways('http500');
     for (let i = 0; i < 2; i += 1) {
       const requests = t.xoxzo.requests;
-      expectError(await register(t, newIdentity()), 503, 'SMS_UNAVAILABLE');
+      expectStatusAndCode(await register(t, newIdentity()), 503, 'SMS_UNAVAILABLE');
       expect(t.xoxzo.requests).toBeGreaterThan(requests);
     }
 
     const requests = t.xoxzo.requests;
     const identity = newIdentity();
     const res = await register(t, identity);
-    expectError(res, 503, 'SMS_UNAVAILABLE');
+    expectStatusAndCode(res, 503, 'SMS_UNAVAILABLE');
     expect(t.xoxzo.requests).toBe(requests);
     expect(await usersWithEmail(t, identity.email)).toBe(0);
 

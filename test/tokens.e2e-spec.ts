@@ -1,7 +1,9 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { JwtService } from '@nestjs/jwt';
 import { AuthKeys } from '../src/auth/auth-keys.js';
+import { me, refresh } from './support/auth-api.js';
+import { sha256 } from './support/db.js';
 import { decodeJwt, hmacJwt, JwtPart, unsignedJwt } from './support/jwt-forge.js';
 import {
   newIdentity,
@@ -20,7 +22,6 @@ interface SessionTokens {
   refreshToken: string;
 }
 
-const sha256 = (token: string) => createHash('sha256').update(token).digest();
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
@@ -37,9 +38,6 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
   afterAll(async () => {
     await t.close();
   });
-
-  const me = (token: string) => t.get('/users/me', token);
-  const refresh = (refreshToken: string) => t.post('/auth/refresh', { refreshToken });
 
   /** A second full session for an existing user: password login, then the PIN. */
   async function loginAndVerify(identity: { email: string; password: string; phone: string }) {
@@ -102,7 +100,7 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
   describe('partial and full tokens are not interchangeable', () => {
     it('answers a partial token on GET /users/me with 401 SECOND_FACTOR_REQUIRED (RFC 9470 challenge)', async () => {
       const partial = await openPartialToken();
-      const res = await me(partial);
+      const res = await me(t, partial);
       expect(res.status).toBe(401);
       expect(res.body.code).toBe('SECOND_FACTOR_REQUIRED');
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
@@ -151,13 +149,13 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
       jwt.sign(payload, { secret: keys.accessToken, algorithm: 'HS256', header: ACCESS_HEADER });
 
     it('control: the real token works, and so does its payload re-signed by hand with the access key', async () => {
-      expect((await me(session.accessToken)).status).toBe(200);
+      expect((await me(t, session.accessToken)).status).toBe(200);
       const resigned = hmacJwt(ACCESS_HEADER, real.payload, keys.accessToken);
       expect(resigned).toBe(session.accessToken); // the hand-made signature is byte-for-byte the app's
-      expect((await me(resigned)).status).toBe(200);
+      expect((await me(t, resigned)).status).toBe(200);
       const now = nowSeconds();
       const fresh = signAccess({ ...real.payload, iat: now, exp: now + 60, jti: randomUUID() });
-      expect((await me(fresh)).status).toBe(200);
+      expect((await me(t, fresh)).status).toBe(200);
     });
 
     it('refuses alg "none" (unsigned) with a real user’s claims', async () => {
@@ -255,13 +253,13 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
   describe('refresh tokens', () => {
     it('rotates: a new refresh token each time, and the spent one is then refused (REFRESH_INVALID)', async () => {
       const { session } = await registerAndVerify(t);
-      const first = await refresh(session.refreshToken);
+      const first = await refresh(t, session.refreshToken);
       expect(first.status).toBe(200);
       expect(first.body.refreshToken).toEqual(expect.any(String));
       expect(first.body.refreshToken).not.toBe(session.refreshToken);
       expect(first.body.accessToken).not.toBe(session.accessToken);
 
-      const again = await refresh(session.refreshToken);
+      const again = await refresh(t, session.refreshToken);
       expect(again.status).toBe(401);
       expect(again.body.code).toBe('REFRESH_INVALID');
     });
@@ -269,18 +267,18 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
     it('detects reuse: replaying a rotated token revokes the whole session (newest refresh and access too)', async () => {
       const { session } = await registerAndVerify(t);
       const sid = decodeJwt(session.accessToken).payload.sid as string;
-      const rotated = await refresh(session.refreshToken);
+      const rotated = await refresh(t, session.refreshToken);
       expect(rotated.status).toBe(200);
-      expect((await me(rotated.body.accessToken)).status).toBe(200);
+      expect((await me(t, rotated.body.accessToken)).status).toBe(200);
 
-      const replay = await refresh(session.refreshToken);
+      const replay = await refresh(t, session.refreshToken);
       expect(replay.status).toBe(401);
       expect(replay.body.code).toBe('REFRESH_INVALID');
 
-      const newest = await refresh(rotated.body.refreshToken);
+      const newest = await refresh(t, rotated.body.refreshToken);
       expect(newest.status).toBe(401);
       expect(newest.body.code).toBe('REFRESH_INVALID');
-      const access = await me(rotated.body.accessToken);
+      const access = await me(t, rotated.body.accessToken);
       expect(access.status).toBe(401);
       expect(access.body.code).toBe('UNAUTHENTICATED');
       const { rows } = await t.db.query('SELECT revoked_reason FROM sessions WHERE id = $1', [sid]);
@@ -290,14 +288,14 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
     it('refuses an unknown random token with REFRESH_INVALID and revokes nothing', async () => {
       const { session } = await registerAndVerify(t);
       const sid = decodeJwt(session.accessToken).payload.sid as string;
-      const unknown = await refresh(randomBytes(32).toString('base64url'));
+      const unknown = await refresh(t, randomBytes(32).toString('base64url'));
       expect(unknown.status).toBe(401);
       expect(unknown.body.code).toBe('REFRESH_INVALID');
 
-      expect((await me(session.accessToken)).status).toBe(200);
+      expect((await me(t, session.accessToken)).status).toBe(200);
       const { rows } = await t.db.query('SELECT revoked_at FROM sessions WHERE id = $1', [sid]);
       expect(rows).toEqual([{ revoked_at: null }]);
-      const real = await refresh(session.refreshToken);
+      const real = await refresh(t, session.refreshToken);
       expect(real.status).toBe(200);
     });
 
@@ -308,7 +306,7 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
         [sha256(session.refreshToken)],
       );
       expect(moved.rowCount).toBe(1);
-      const res = await refresh(session.refreshToken);
+      const res = await refresh(t, session.refreshToken);
       expect(res.status).toBe(401);
       expect(res.body.code).toBe('REFRESH_INVALID');
     });
@@ -316,7 +314,7 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
     it('stores refresh tokens only as 32-byte SHA-256 hashes, never the token text', async () => {
       const { session } = await registerAndVerify(t);
       const sid = decodeJwt(session.accessToken).payload.sid as string;
-      const rotated = await refresh(session.refreshToken);
+      const rotated = await refresh(t, session.refreshToken);
       expect(rotated.status).toBe(200);
 
       const { rows } = await t.db.query<{ token_hash: Buffer }>(
@@ -349,7 +347,7 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
     it('never downgrades: the refreshed access token keeps the full amr, the sid and the auth_time', async () => {
       const { session } = await registerAndVerify(t);
       const before = decodeJwt(session.accessToken);
-      const refreshed = await refresh(session.refreshToken);
+      const refreshed = await refresh(t, session.refreshToken);
       expect(refreshed.status).toBe(200);
       expect(refreshed.body.authLevel).toBe('full');
       const after = decodeJwt(refreshed.body.accessToken);
@@ -358,13 +356,13 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
       expect(after.payload.sid).toBe(before.payload.sid);
       expect(after.payload.auth_time).toBe(before.payload.auth_time);
       expect(after.payload.sub).toBe(before.payload.sub);
-      expect((await me(refreshed.body.accessToken)).status).toBe(200);
+      expect((await me(t, refreshed.body.accessToken)).status).toBe(200);
     });
 
     it('without a grace window (REFRESH_REUSE_GRACE_SECONDS=0), parallel refreshes count as reuse', async () => {
       const { session } = await registerAndVerify(t);
       const sid = decodeJwt(session.accessToken).payload.sid as string;
-      const results = await Promise.all(Array.from({ length: 5 }, () => refresh(session.refreshToken)));
+      const results = await Promise.all(Array.from({ length: 5 }, () => refresh(t, session.refreshToken)));
       expect(results.filter((r) => r.status === 200)).toHaveLength(1);
       for (const loser of results.filter((r) => r.status !== 200)) {
         expect(loser.status).toBe(401);
@@ -379,13 +377,13 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
     it('refuses to refresh a session older than SESSION_MAX_SECONDS, however recently it was refreshed', async () => {
       const { session } = await registerAndVerify(t);
       const sid = decodeJwt(session.accessToken).payload.sid as string;
-      const refreshed = await refresh(session.refreshToken);
+      const refreshed = await refresh(t, session.refreshToken);
       expect(refreshed.status).toBe(200);
       // The default is 90 days: move the second factor 91 days back.
       await t.db.query(`UPDATE sessions SET authenticated_at = now() - interval '91 days' WHERE id = $1`, [
         sid,
       ]);
-      const late = await refresh(refreshed.body.refreshToken);
+      const late = await refresh(t, refreshed.body.refreshToken);
       expect(late.status).toBe(401);
       expect(late.body.code).toBe('REFRESH_INVALID');
     });
@@ -396,7 +394,7 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
       await t.db.query(`UPDATE sessions SET authenticated_at = now() - interval '89 days' WHERE id = $1`, [
         sid,
       ]);
-      const refreshed = await refresh(session.refreshToken);
+      const refreshed = await refresh(t, session.refreshToken);
       expect(refreshed.status).toBe(200);
       const { rows } = await t.db.query(
         `SELECT extract(epoch FROM rt.expires_at - (s.authenticated_at + interval '90 days'))::int AS over
@@ -416,12 +414,11 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
     afterAll(async () => {
       await g.close();
     });
-    const refreshOn = (token: string) => g.post('/auth/refresh', { refreshToken: token });
 
     it('lets exactly one of 5 parallel refreshes win, and the losers do not lock the winner out', async () => {
       const { session } = await registerAndVerify(g);
       const sid = decodeJwt(session.accessToken).payload.sid as string;
-      const results = await Promise.all(Array.from({ length: 5 }, () => refreshOn(session.refreshToken)));
+      const results = await Promise.all(Array.from({ length: 5 }, () => refresh(g, session.refreshToken)));
       const winners = results.filter((r) => r.status === 200);
       expect(winners).toHaveLength(1);
       for (const loser of results.filter((r) => r.status !== 200)) {
@@ -431,23 +428,23 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
       const { rows } = await g.db.query('SELECT revoked_at FROM sessions WHERE id = $1', [sid]);
       expect(rows).toEqual([{ revoked_at: null }]);
       expect((await g.get('/users/me', winners[0].body.accessToken)).status).toBe(200);
-      expect((await refreshOn(winners[0].body.refreshToken)).status).toBe(200);
+      expect((await refresh(g, winners[0].body.refreshToken)).status).toBe(200);
     });
 
     it('still revokes the session when a spent token comes back after the grace window', async () => {
       const { session } = await registerAndVerify(g);
       const sid = decodeJwt(session.accessToken).payload.sid as string;
-      const rotated = await refreshOn(session.refreshToken);
+      const rotated = await refresh(g, session.refreshToken);
       expect(rotated.status).toBe(200);
       await g.db.query(
         `UPDATE refresh_tokens SET used_at = used_at - interval '6 seconds' WHERE token_hash = $1`,
         [sha256(session.refreshToken)],
       );
-      const replay = await refreshOn(session.refreshToken);
+      const replay = await refresh(g, session.refreshToken);
       expect(replay.body.code).toBe('REFRESH_INVALID');
       const { rows } = await g.db.query('SELECT revoked_reason FROM sessions WHERE id = $1', [sid]);
       expect(rows).toEqual([{ revoked_reason: 'refresh_reuse' }]);
-      expect((await refreshOn(rotated.body.refreshToken)).body.code).toBe('REFRESH_INVALID');
+      expect((await refresh(g, rotated.body.refreshToken)).body.code).toBe('REFRESH_INVALID');
     });
   });
 
@@ -458,10 +455,10 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
       expect(res.status).toBe(204);
       expect(res.body).toBeUndefined();
 
-      const refreshed = await refresh(session.refreshToken);
+      const refreshed = await refresh(t, session.refreshToken);
       expect(refreshed.status).toBe(401);
       expect(refreshed.body.code).toBe('REFRESH_INVALID');
-      const access = await me(session.accessToken);
+      const access = await me(t, session.accessToken);
       expect(access.status).toBe(401);
       expect(access.body.code).toBe('UNAUTHENTICATED');
     });
@@ -472,10 +469,10 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
       const third = await loginAndVerify(identity);
 
       expect((await t.post('/auth/logout', {}, first.accessToken)).status).toBe(204);
-      expect((await me(first.accessToken)).status).toBe(401);
+      expect((await me(t, first.accessToken)).status).toBe(401);
       for (const other of [second, third]) {
-        expect((await me(other.accessToken)).status).toBe(200);
-        expect((await refresh(other.refreshToken)).status).toBe(200);
+        expect((await me(t, other.accessToken)).status).toBe(200);
+        expect((await refresh(t, other.refreshToken)).status).toBe(200);
       }
     });
 
@@ -487,14 +484,14 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
       const res = await t.post('/auth/logout', { refreshToken: second.refreshToken }, first.accessToken);
       expect(res.status).toBe(204);
       for (const ended of [first, second]) {
-        const access = await me(ended.accessToken);
+        const access = await me(t, ended.accessToken);
         expect(access.status).toBe(401);
         expect(access.body.code).toBe('UNAUTHENTICATED');
-        const refreshed = await refresh(ended.refreshToken);
+        const refreshed = await refresh(t, ended.refreshToken);
         expect(refreshed.status).toBe(401);
         expect(refreshed.body.code).toBe('REFRESH_INVALID');
       }
-      expect((await me(third.accessToken)).status).toBe(200);
+      expect((await me(t, third.accessToken)).status).toBe(200);
     });
 
     it('with another user’s refresh token, does not revoke that user’s session', async () => {
@@ -508,12 +505,12 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
         alice.session.accessToken,
       );
       expect(res.status).toBe(204);
-      expect((await me(alice.session.accessToken)).status).toBe(401);
+      expect((await me(t, alice.session.accessToken)).status).toBe(401);
 
-      expect((await me(bob.session.accessToken)).status).toBe(200);
+      expect((await me(t, bob.session.accessToken)).status).toBe(200);
       const { rows } = await t.db.query('SELECT revoked_at FROM sessions WHERE id = $1', [bobSid]);
       expect(rows).toEqual([{ revoked_at: null }]);
-      expect((await refresh(bob.session.refreshToken)).status).toBe(200);
+      expect((await refresh(t, bob.session.refreshToken)).status).toBe(200);
     });
   });
 

@@ -58,7 +58,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     XOXZO_API_URL: xoxzo.url,
     XOXZO_TIMEOUT_MS: '500',
     SMS_DEADLINE_MS: '1500',
-    // Abuse limits are off unless a test turns one on (test/abuse.e2e-spec.ts), so that other tests can log
+    // Abuse limits are off unless a test turns one on (test/abuse/), so that other tests can log
     // in as often as they need.
     ...LIMITS_OFF,
     ...options.env,
@@ -102,6 +102,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await xoxzo.close();
     },
   };
+}
+
+/** A test app's `close`, after cutting any connection the server still holds (e.g. a request it never answered). */
+export async function closeApp(t: TestApp | undefined): Promise<void> {
+  if (!t) return;
+  (t.app.getHttpServer() as { closeAllConnections(): void }).closeAllConnections();
+  await t.close();
 }
 
 /** A new empty database on the e2e PostgreSQL (started by the global setup); returns its URL. */

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { claimsOf, login, register, resend } from '../support/auth-api.js';
+import { attemptsOf, rateLimited, usersWithEmail } from '../support/db.js';
+import { expectTooMany } from '../support/expect-error.js';
+import { closeApp, newIdentity, startTestApp, TestApp } from '../support/test-app.js';
+import { awayFromWindowEnd, HOUR, MINUTE } from '../support/windows.js';
+
+/**
+ * SMS limits per account, per client IP (X-Forwarded-For not trusted) and for the whole service per minute.
+ * Limits are off in the other e2e files (LIMITS_OFF); each describe here turns on only the rule it tests, so
+ * every test fails if that rule is removed.
+ */
+
+describe('SMS limit per account per hour (SMS_LIMIT_PER_ACCOUNT_HOUR=3)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SMS_LIMIT_PER_ACCOUNT_HOUR: '3', PIN_RESEND_SECONDS: '0' } });
+  });
+  afterAll(async () => {
+    await closeApp(t);
+  });
+
+  it('refuses the account its 4th SMS (login or resend), while another account on the same number gets one', async () => {
+    await awayFromWindowEnd(HOUR);
+    const a = newIdentity();
+    expect((await register(t, a)).status).toBe(201);
+    const loggedIn = await login(t, a);
+    expect(loggedIn.status).toBe(200);
+    expect((await resend(t, loggedIn.body.accessToken)).status).toBe(200);
+    expect(t.xoxzo.messagesTo(a.phone)).toHaveLength(3);
+    const userId = claimsOf(loggedIn.body.accessToken).userId;
+    const attempts = await attemptsOf(t, userId);
+
+    expectTooMany(await login(t, a), HOUR);
+    expectTooMany(await resend(t, loggedIn.body.accessToken), HOUR);
+    expect(t.xoxzo.messagesTo(a.phone)).toHaveLength(3);
+    expect(await attemptsOf(t, userId)).toBe(attempts);
+    expect(await rateLimited(t, 'sms_per_account_hour')).toBe(1); // one event per limit and window, however many requests it refuses
+
+    // The budget is the account's, not the number's.
+    const b = { ...newIdentity(), phone: a.phone };
+    expect((await register(t, b)).status).toBe(201);
+    expect(t.xoxzo.messagesTo(a.phone)).toHaveLength(4);
+  });
+});
+
+describe('SMS limit per IP per hour (SMS_LIMIT_PER_IP_HOUR=3), X-Forwarded-For not trusted', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SMS_LIMIT_PER_IP_HOUR: '3' } });
+  });
+  beforeEach(async () => {
+    await t.db.query('DELETE FROM rate_limit_counters');
+  });
+  afterAll(async () => {
+    await closeApp(t);
+  });
+
+  it('counts registrations of different users from one IP: the 4th is 429, leaves no account, sends nothing', async () => {
+    await awayFromWindowEnd(HOUR);
+    const sent = t.xoxzo.sent.length;
+    const ids = [newIdentity(), newIdentity(), newIdentity()];
+    for (const id of ids) expect((await register(t, id)).status).toBe(201);
+    expect(t.xoxzo.sent).toHaveLength(sent + 3);
+
+    const fourth = newIdentity();
+    expectTooMany(await register(t, fourth), HOUR);
+    expect(await usersWithEmail(t, fourth.email)).toBe(0);
+    // A login from the same IP is over the same budget.
+    expectTooMany(await login(t, ids[0]), HOUR);
+    expect(t.xoxzo.sent).toHaveLength(sent + 3);
+    expect(await rateLimited(t, 'sms_per_ip_hour')).toBe(1); // one event per limit and window, however many requests it refuses
+  });
+
+  it('ignores X-Forwarded-For without TRUST_PROXY: the limit keys on 127.0.0.1, the audit trail too', async () => {
+    await awayFromWindowEnd(HOUR);
+    const sent = t.xoxzo.sent.length;
+    const ids = [newIdentity(), newIdentity(), newIdentity()];
+    for (const id of ids) {
+      expect((await register(t, id, { 'x-forwarded-for': '203.0.113.9' })).status).toBe(201);
+    }
+    const fourth = newIdentity();
+    expectTooMany(await register(t, fourth, { 'x-forwarded-for': '198.51.100.7' }), HOUR);
+    expect(await usersWithEmail(t, fourth.email)).toBe(0);
+    expect(t.xoxzo.sent).toHaveLength(sent + 3);
+
+    const { rows } = await t.db.query(
+      `SELECT DISTINCT e.ip FROM auth_events e JOIN users u ON u.id = e.user_id WHERE u.email = ANY($1)`,
+      [ids.map((id) => id.email)],
+    );
+    expect(rows).toEqual([{ ip: '127.0.0.1' }]);
+  });
+});
+
+describe('global SMS limit per minute (SMS_LIMIT_GLOBAL_PER_MINUTE=3)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SMS_LIMIT_GLOBAL_PER_MINUTE: '3' } });
+  });
+  beforeEach(async () => {
+    await t.db.query('DELETE FROM rate_limit_counters');
+  });
+  afterAll(async () => {
+    await closeApp(t);
+  });
+
+  it('refuses the 4th SMS of the minute, whoever and whatever number it is for', async () => {
+    await awayFromWindowEnd(MINUTE, 5000);
+    const ids = [newIdentity(), newIdentity(), newIdentity()];
+    for (const id of ids) expect((await register(t, id)).status).toBe(201);
+    expect(t.xoxzo.sent).toHaveLength(3);
+
+    const fourth = newIdentity();
+    const retryAfter = expectTooMany(await register(t, fourth), MINUTE);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(await usersWithEmail(t, fourth.email)).toBe(0);
+    expectTooMany(await login(t, ids[1]), MINUTE);
+    expect(t.xoxzo.sent).toHaveLength(3);
+    expect(await rateLimited(t, 'sms_global_minute')).toBe(1); // one event per limit and window, however many requests it refuses
+  });
+});

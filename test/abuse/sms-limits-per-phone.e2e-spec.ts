@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { claimsOf, login, register, resend, verify } from '../support/auth-api.js';
+import { attemptsOf, rateLimited, usersWithEmail } from '../support/db.js';
+import { expectError, expectTooMany } from '../support/expect-error.js';
+import { closeApp, newIdentity, startTestApp, TestApp } from '../support/test-app.js';
+import { awayFromWindowEnd, DAY, HOUR } from '../support/windows.js';
+
+/**
+ * SMS limits per phone number, per hour and per UTC day, and what a failed send costs. Limits are off in the
+ * other e2e files (LIMITS_OFF); each describe here turns on only the rule it tests, so every test fails if
+ * that rule is removed.
+ */
+
+describe('SMS limit per phone per hour (SMS_LIMIT_PER_PHONE_HOUR=3)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SMS_LIMIT_PER_PHONE_HOUR: '3', PIN_RESEND_SECONDS: '0' } });
+  });
+  afterAll(async () => {
+    await closeApp(t);
+  });
+
+  it('counts registration, login and resend: 3 SMS, then 429 with Retry-After and no 4th SMS', async () => {
+    await awayFromWindowEnd(HOUR);
+    const id = newIdentity();
+    const registered = await register(t, id);
+    expect(registered.status).toBe(201);
+    const userId = claimsOf(registered.body.accessToken).userId;
+    const loggedIn = await login(t, id);
+    expect(loggedIn.status).toBe(200);
+    const resent = await resend(t, loggedIn.body.accessToken);
+    expect(resent.status).toBe(200);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(3);
+    const pin = t.xoxzo.lastPinFor(id.phone);
+    const attempts = await attemptsOf(t, userId);
+
+    // The 4th SMS of the hour: refused before anything is sent or stored.
+    expectTooMany(await login(t, id), HOUR);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(3);
+    expect(t.xoxzo.sent).toHaveLength(3);
+    expect(await attemptsOf(t, userId)).toBe(attempts);
+
+    // A resend is refused the same way; the PIN already sent stays the valid one.
+    expectTooMany(await resend(t, loggedIn.body.accessToken), HOUR);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(3);
+    expect(await rateLimited(t, 'sms_per_phone_hour')).toBe(1); // one event per limit and window, however many requests it refuses
+    expect((await verify(t, loggedIn.body.accessToken, pin)).status).toBe(200);
+  });
+
+  it('is per number: accounts sharing an unverified number share its budget; other numbers are unaffected', async () => {
+    await awayFromWindowEnd(HOUR);
+    const a = newIdentity();
+    const b = { ...newIdentity(), phone: a.phone };
+    const c = { ...newIdentity(), phone: a.phone };
+    expect((await register(t, a)).status).toBe(201);
+    expect((await register(t, b)).status).toBe(201);
+    expect((await login(t, a)).status).toBe(200);
+    expect(t.xoxzo.messagesTo(a.phone)).toHaveLength(3);
+
+    expectTooMany(await login(t, b), HOUR);
+    // A registration over the limit leaves no account behind.
+    expectTooMany(await register(t, c), HOUR);
+    expect(await usersWithEmail(t, c.email)).toBe(0);
+    expect(t.xoxzo.messagesTo(a.phone)).toHaveLength(3);
+
+    const other = newIdentity();
+    expect((await register(t, other)).status).toBe(201);
+    expect(t.xoxzo.messagesTo(other.phone)).toHaveLength(1);
+  });
+});
+
+describe('SMS limits and failed sends (SMS_LIMIT_PER_PHONE_HOUR=2)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SMS_LIMIT_PER_PHONE_HOUR: '2', SMS_DEADLINE_MS: '600' } });
+  });
+  afterAll(async () => {
+    await closeApp(t);
+  });
+
+  it('gives the budget back when Xoxzo certainly did not send (403 out of credit): the retry is not 429', async () => {
+    await awayFromWindowEnd(HOUR);
+    const id = newIdentity();
+    t.xoxzo.failAlways('http403');
+    expectError(await register(t, id), 503, 'SMS_UNAVAILABLE');
+    expectError(await register(t, id), 503, 'SMS_UNAVAILABLE');
+    expectError(await register(t, id), 503, 'SMS_UNAVAILABLE');
+    t.xoxzo.recover();
+    expect((await register(t, id)).status).toBe(201);
+    expect((await login(t, id)).status).toBe(200);
+    // Two SMS really went out: the limit applies to them.
+    expectTooMany(await login(t, id), HOUR);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(2);
+  });
+
+  it('keeps the budget when the SMS may have gone out (a 5xx or a timeout in any attempt)', async () => {
+    await awayFromWindowEnd(HOUR);
+    const id = newIdentity();
+    t.xoxzo.failAlways('http500');
+    expectError(await register(t, id), 503, 'SMS_UNAVAILABLE');
+    expectError(await register(t, id), 503, 'SMS_UNAVAILABLE');
+    t.xoxzo.recover();
+    expectTooMany(await register(t, id), HOUR);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(0);
+  });
+
+  it('refuses a registration over the limit before hashing or storing anything', async () => {
+    await awayFromWindowEnd(HOUR);
+    const a = newIdentity();
+    expect((await register(t, a)).status).toBe(201);
+    expect((await login(t, a)).status).toBe(200);
+    const rowsOf = async (): Promise<Record<string, number>> => {
+      const { rows } = await t.db.query<Record<string, number>>(
+        `SELECT (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM login_attempts)::int AS attempts,
+                (SELECT count(*) FROM auth_events WHERE type <> 'rate_limited')::int AS events`,
+      );
+      return rows[0];
+    };
+    const before = await rowsOf();
+    const c = { ...newIdentity(), phone: a.phone };
+    expectTooMany(await register(t, c), HOUR);
+    expect(await rowsOf()).toEqual(before);
+  });
+});
+
+describe('SMS limit per phone per day (SMS_LIMIT_PER_PHONE_DAY=3, per hour 2)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SMS_LIMIT_PER_PHONE_HOUR: '2', SMS_LIMIT_PER_PHONE_DAY: '3' } });
+  });
+  afterAll(async () => {
+    await closeApp(t);
+  });
+
+  it('still refuses the 4th SMS of the day once the hourly window has moved on', async () => {
+    await awayFromWindowEnd(HOUR); // every day boundary is an hour boundary too
+    const id = newIdentity();
+    expect((await register(t, id)).status).toBe(201);
+    expect((await login(t, id)).status).toBe(200);
+    expectTooMany(await login(t, id), HOUR);
+    expect(await rateLimited(t, 'sms_per_phone_hour')).toBe(1);
+
+    // An hour later: the hourly counter is in a past window, the daily one is not.
+    await t.db.query(
+      `UPDATE rate_limit_counters
+          SET window_start = window_start - interval '1 hour', expires_at = expires_at - interval '1 hour'
+        WHERE key LIKE 'sms:phone:%'`,
+    );
+    expect((await login(t, id)).status).toBe(200);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(3);
+
+    expectTooMany(await login(t, id), DAY);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(3);
+    expect(await rateLimited(t, 'sms_per_phone_day')).toBe(1);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import { DataSource } from 'typeorm';
 import { loadConfig } from './src/app-config.js';
-import { dataSourceOptions } from './src/database/data-source-options.js';
+import { dataSourceOptions } from './src/data-source.js';
 import { embeddedPostgresDir, startEmbeddedPostgres } from './src/database/embedded-postgres.js';
 
 const config = loadConfig(process.env);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { dataSourceOptions } from '../src/data-source.js';
 import { createTestDatabase, startTestApp } from './support/test-app.js';
 
 /** The CI drift check: the committed migrations build exactly the schema the entities describe. */

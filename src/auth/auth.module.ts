@@ -7,6 +7,7 @@ import { SmsModule } from '../sms/sms.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthKeys } from './auth-keys.js';
 import { AuthResponses } from './auth-responses.js';
+import { AuthRetention } from './auth.retention.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwtAuthGuard } from './guards/jwt-auth.guard.js';
@@ -45,6 +46,7 @@ export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure]
   providers: [
     AuthKeys,
     AuthResponses,
+    AuthRetention,
     AuthService,
     PasswordService,
     PasswordLoginService,

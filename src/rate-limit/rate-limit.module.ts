@@ -4,6 +4,7 @@ import { RateLimitCounter } from './rate-limit-counter.entity.js';
 import { RateLimitRefusals } from './rate-limit-refusals.js';
 import { PostgresRateLimitStore, RateLimitStore } from './rate-limit.store.js';
 import { RateLimiter } from './rate-limiter.service.js';
+import { RateLimitRetention } from './rate-limit.retention.js';
 
 export const RATE_LIMIT_ENTITIES = [RateLimitCounter];
 
@@ -14,7 +15,12 @@ export const RATE_LIMIT_ENTITIES = [RateLimitCounter];
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature(RATE_LIMIT_ENTITIES)],
-  providers: [{ provide: RateLimitStore, useClass: PostgresRateLimitStore }, RateLimitRefusals, RateLimiter],
+  providers: [
+    { provide: RateLimitStore, useClass: PostgresRateLimitStore },
+    RateLimitRefusals,
+    RateLimiter,
+    RateLimitRetention,
+  ],
   exports: [RateLimitStore, RateLimitRefusals, RateLimiter],
 })
 export class RateLimitModule {}

@@ -9,6 +9,7 @@ import { DeliveryReportsController } from './delivery-reports.controller.js';
 import { SmsDeliveryService } from './sms-delivery.service.js';
 import { SmsHealth } from './sms-health.js';
 import { SmsMessage } from './sms-message.entity.js';
+import { SmsRetention } from './sms.retention.js';
 import { SmsSender } from './sms-sender.js';
 import { SmsTestNumbers, TestNumbersSmsSender } from './test-numbers.js';
 import { XoxzoClient } from './xoxzo-client.js';
@@ -98,6 +99,7 @@ export const SMS_ENTITIES = [SmsMessage];
       useFactory: createSmsSender,
     },
     SmsDeliveryService,
+    SmsRetention,
     {
       provide: SmsHealth,
       inject: [SmsConfig, XoxzoClient, CircuitBreaker],

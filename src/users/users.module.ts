@@ -4,8 +4,11 @@ import { User } from './user.entity.js';
 import { UsersController } from './users.controller.js';
 import { UsersService } from './users.service.js';
 
+export const USERS_ENTITIES = [User];
+
+/** Accounts (`users`) and `GET /users/me`. */
 @Module({
-  imports: [TypeOrmModule.forFeature([User])],
+  imports: [TypeOrmModule.forFeature(USERS_ENTITIES)],
   controllers: [UsersController],
   providers: [UsersService],
   exports: [UsersService],

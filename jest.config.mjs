@@ -1,8 +1,12 @@
 /**
  * Jest 30 in native ESM mode (`node --experimental-vm-modules`, see `npm test`).
  * ts-jest only transpiles (isolatedModules); `npm run typecheck` is the type check.
- * Two projects: `unit` (src/**\/*.spec.ts, no I/O) and `e2e` (test/**\/*.e2e-spec.ts, the real app on a
- * real embedded PostgreSQL started once by the global setup, and a fake Xoxzo server per test file).
+ * Three projects:
+ * - `unit` (src/**\/*.spec.ts): pure code, no sockets, no database;
+ * - `integration` (src/**\/*.int-spec.ts): one class against a real peer on loopback (the SMS chain against
+ *   the fake Xoxzo HTTP server), no database;
+ * - `e2e` (test/**\/*.e2e-spec.ts): the real app over HTTP on a real embedded PostgreSQL started once by
+ *   the global setup, with a fake Xoxzo server per test file.
  */
 const transform = {
   '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],
@@ -17,6 +21,7 @@ const common = {
 export default {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/src/**/*.int-spec.ts'] },
     {
       ...common,
       displayName: 'e2e',
@@ -26,5 +31,5 @@ export default {
     },
   ],
   testTimeout: 30000,
-  collectCoverageFrom: ['src/**/*.ts', '!src/**/*.spec.ts', '!src/database/migrations/**'],
+  collectCoverageFrom: ['src/**/*.ts', '!src/**/*.spec.ts', '!src/**/*.int-spec.ts', '!src/database/migrations/**'],
 };

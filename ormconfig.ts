@@ -1,5 +1,5 @@
 /**
- * For the TypeORM CLI only (`npm run migration:run`, `migration:generate`, `migration:check`); the app builds
+ * For the TypeORM CLI only (`npm run migration:run`, `migration:generate`, `migration:revert`, `migration:show`); the app builds
  * its options from the same `dataSourceOptions`. Without DATABASE_URL the CLI uses the same embedded
  * PostgreSQL the app uses (under DATA_DIR), started for the command and stopped when it exits.
  */

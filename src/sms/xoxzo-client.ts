@@ -62,7 +62,7 @@ export function normaliseXoxzoStatus(raw: string): XoxzoMessage['status'] {
 }
 
 /**
- * The Xoxzo HTTP API (shared/reference/xoxzo-sms-api.md), one request per call, no retries: HTTP Basic auth
+ * The Xoxzo HTTP API (https://docs.xoxzo.com, SMS pages), one request per call, no retries: HTTP Basic auth
  * (SID:token), every path with its trailing slash, form-encoded freeform sends, JSON template sends, a timeout
  * on every call (`XOXZO_TIMEOUT_MS`, also cut short by `options.signal`). Anything but 200/201 rejects with a
  * `XoxzoError` whose `kind` says what went wrong.

@@ -50,7 +50,7 @@ export const FAKE_TOKEN = 'fake-auth-token-abcdef';
 
 /**
  * A local stand-in for api.xoxzo.com, as strict as the real API is documented to be
- * (shared/reference/xoxzo-sms-api.md): Basic auth, trailing slashes, form encoding for freeform sends,
+ * (https://docs.xoxzo.com, SMS pages, and the official clients): Basic auth, trailing slashes, form encoding for freeform sends,
  * E.164 recipients without a kept trunk 0, sender ID rules, the 660-character message limit, a JSON array
  * `[{"msgid"}]` with 201 on success, DRF-style error bodies. It listens on 127.0.0.1 only.
  *

@@ -1,5 +1,5 @@
-import { Controller, Get, NotFoundException } from '@nestjs/common';
-import { CurrentUser, type FullPrincipal } from '../common/index.js';
+import { Controller, Get } from '@nestjs/common';
+import { CurrentUser, type FullPrincipal, notFound } from '../common/index.js';
 import { UsersService } from './users.service.js';
 
 export interface MeResponse {
@@ -17,7 +17,7 @@ export class UsersController {
   @Get('me')
   async me(@CurrentUser() principal: FullPrincipal): Promise<MeResponse> {
     const user = await this.users.findById(principal.userId);
-    if (!user) throw new NotFoundException('User not found');
+    if (!user) throw notFound('User not found');
     return {
       id: user.id,
       email: user.email,

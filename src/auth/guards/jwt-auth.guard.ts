@@ -20,16 +20,14 @@ export class JwtAuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const access = routeAccess(this.reflector, context.getHandler(), context.getClass());
+    if (access === 'public') return true;
 
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
     const token = bearerToken(request.headers.authorization);
     if (!token) throw unauthenticated(false);
 
-    request.user = this.reflector.getAllAndOverride<boolean>(PARTIAL_AUTH, targets)
-      ? await this.partial(token)
-      : await this.full(token);
+    request.user = access === 'partial' ? await this.partial(token) : await this.full(token);
     return true;
   }
 
@@ -55,6 +53,16 @@ export class JwtAuthGuard implements CanActivate {
     );
     throw partial ? secondFactorRequired() : unauthenticated(true);
   }
+}
+
+export type RouteAccess = 'public' | 'partial' | 'full';
+
+/** Who may call a route, from its decorators (method first, then controller): what this guard enforces. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export function routeAccess(reflector: Reflector, handler: Function, controller: Function): RouteAccess {
+  const targets = [handler, controller];
+  if (reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return 'public';
+  return reflector.getAllAndOverride<boolean>(PARTIAL_AUTH, targets) ? 'partial' : 'full';
 }
 
 function bearerToken(header: string | undefined): string | undefined {

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { routeAccess } from '../src/auth/guards/jwt-auth.guard.js';
+import { startTestApp, TestApp } from './support/test-app.js';
+
+/**
+ * Every route of the running app and who may call it. A diff here is an access change: review it as one.
+ * `public` = anyone, `partial` = a partial token only (the second-factor routes), `full` = a full token of a
+ * live session (the default for every route of every module).
+ */
+const INVENTORY = [
+  'GET /auth/2fa/status → partial',
+  'GET /health → public',
+  'GET /users/me → full',
+  'GET /users/me/events → full',
+  'POST /auth/2fa/resend → partial',
+  'POST /auth/2fa/verify → partial',
+  'POST /auth/login → public',
+  'POST /auth/logout → full',
+  'POST /auth/refresh → public',
+  'POST /auth/register → public',
+  'POST /sms/xoxzo/delivery-reports → public',
+];
+
+function join(...parts: (string | string[] | undefined)[]): string {
+  const path = parts
+    .flatMap((p) => (Array.isArray(p) ? p[0] : p) ?? '')
+    .join('/')
+    .replace(/\/+/g, '/')
+    .replace(/\/$/, '');
+  return path.startsWith('/') ? path : `/${path}`;
+}
+
+describe('route access inventory', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('lists every route with its access level, and nothing else', () => {
+    const reflector = t.app.get(Reflector);
+    const scanner = t.app.get(MetadataScanner);
+    const routes: string[] = [];
+    for (const wrapper of t.app.get(DiscoveryService).getControllers()) {
+      const controller = wrapper.metatype as (new (...args: never[]) => object) | undefined;
+      if (!controller) continue;
+      const base = Reflect.getMetadata(PATH_METADATA, controller) as string | string[] | undefined;
+      for (const name of scanner.getAllMethodNames(controller.prototype)) {
+        const handler = (controller.prototype as Record<string, () => unknown>)[name];
+        const path = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
+        if (path === undefined) continue;
+        const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
+        routes.push(`${method} ${join(base, path)} → ${routeAccess(reflector, handler, controller)}`);
+      }
+    }
+    expect(routes.sort()).toEqual([...INVENTORY].sort());
+  });
+});

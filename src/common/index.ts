@@ -13,5 +13,6 @@ export { type ApiErrorBody, ApiException } from './errors/api.exception.js';
 export { ErrorCode } from './errors/error-codes.js';
 export { notFound, tooManyRequests, validationFailed } from './errors/errors.js';
 export { Client, type ClientContext, clientContextOf } from './http/client-context.js';
+export { ipv6Groups, normaliseIp } from './http/client-ip.js';
 export { AcceptsForm } from './http/json-only.guard.js';
 export { createValidationPipe } from './http/validation.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -28,6 +29,13 @@ export abstract class RateLimitStore {
   abstract release(buckets: Bucket[], at: Date): Promise<void>;
 }
 
+/** The counter's key as stored: bounded to the column's 200 characters (a longer key is stored by its hash). */
+function storedKey(bucket: Bucket): string {
+  return bucket.key.length <= 200
+    ? bucket.key
+    : `sha256:${createHash('sha256').update(bucket.key).digest('hex')}`;
+}
+
 function windowOf(bucket: Bucket, at: Date): { start: Date; end: Date } {
   const windowMs = bucket.windowSeconds * 1000;
   const start = new Date(Math.floor(at.getTime() / windowMs) * windowMs);
@@ -44,7 +52,9 @@ export class PostgresRateLimitStore extends RateLimitStore {
   async hit(buckets: Bucket[], now = new Date()): Promise<HitResult> {
     if (buckets.length === 0) return { allowed: true };
     // A fixed key order means two transactions never wait for each other's rows in opposite orders.
-    const ordered = [...buckets].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const ordered = [...buckets].sort((a, b) =>
+      storedKey(a) < storedKey(b) ? -1 : storedKey(a) > storedKey(b) ? 1 : 0,
+    );
     try {
       return await this.dataSource.transaction(async (manager) => {
         for (const bucket of ordered) {
@@ -55,7 +65,7 @@ export class PostgresRateLimitStore extends RateLimitStore {
              VALUES ($1, $2, 1, $3)
              ON CONFLICT (key, window_start) DO UPDATE SET hits = c.hits + 1 WHERE c.hits < $4
              RETURNING c.hits`,
-            [bucket.key, windowStart, windowEnd, bucket.limit],
+            [storedKey(bucket), windowStart, windowEnd, bucket.limit],
           );
           if (rows.length === 0) {
             throw new BucketFull(
@@ -78,7 +88,7 @@ export class PostgresRateLimitStore extends RateLimitStore {
     for (const bucket of buckets) {
       await this.dataSource.query(
         `UPDATE rate_limit_counters SET hits = hits - 1 WHERE key = $1 AND window_start = $2 AND hits > 0`,
-        [bucket.key, windowOf(bucket, at).start],
+        [storedKey(bucket), windowOf(bucket, at).start],
       );
     }
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type ClientContext, tooManyRequests } from '../common/index.js';
+import { ipPrefixes } from './ip-key.js';
 import { RateLimitRefusals } from './rate-limit-refusals.js';
 import { Bucket, RateLimitStore } from './rate-limit.store.js';
 
@@ -48,4 +49,24 @@ export class RateLimiter {
     await this.refusals.record(result.bucket, who.client, who.userId, at);
     throw tooManyRequests(result.retryAfterSeconds);
   }
+}
+
+/**
+ * A per-IP limit as one bucket per prefix (see `ipPrefixes`): `<name>` for the address (IPv4) or its /64
+ * (IPv6) with `limit`, then `<name>_24` / `<name>_56` (5×) and `<name>_48` (20×), so that rotating addresses
+ * inside one allocation does not multiply the budget.
+ */
+export function perIpBuckets(
+  name: string,
+  keyPrefix: string,
+  ip: string,
+  limit: number,
+  windowSeconds: number,
+): Bucket[] {
+  return ipPrefixes(ip).map((prefix, i) => ({
+    name: i === 0 ? name : `${name}_${prefix.key.split('/')[1]}`,
+    key: `${keyPrefix}:${prefix.key}`,
+    limit: limit * prefix.factor,
+    windowSeconds,
+  }));
 }

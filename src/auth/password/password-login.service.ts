@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service.js';
 import type { ClientContext } from '../../common/index.js';
-import { ipKey } from '../../rate-limit/ip-key.js';
-import { QUARTER_HOUR, RateLimiter } from '../../rate-limit/rate-limiter.service.js';
+import { perIpBuckets, QUARTER_HOUR, RateLimiter } from '../../rate-limit/rate-limiter.service.js';
 import type { User } from '../../users/user.entity.js';
 import { UsersService } from '../../users/users.service.js';
 import { LoginConfig } from './login.config.js';
@@ -27,14 +26,7 @@ export class PasswordLoginService {
    */
   async check(email: string, password: string, client: ClientContext): Promise<User | undefined> {
     await this.limiter.consume(
-      [
-        {
-          name: 'logins_per_ip',
-          key: `login:ip:${ipKey(client.ip)}`,
-          limit: this.config.perIp15Min,
-          windowSeconds: QUARTER_HOUR,
-        },
-      ],
+      perIpBuckets('logins_per_ip', 'login:ip', client.ip, this.config.perIp15Min, QUARTER_HOUR),
       { client, userId: null },
     );
     const user = await this.users.findByEmail(email);

@@ -39,15 +39,16 @@ function trustProxyOf(env: Env): false | string[] {
       'TRUST_PROXY',
       `${bad.length ? bad.map((b) => JSON.stringify(b)).join(', ') : JSON.stringify(value)} not accepted; ` +
         'use false (or leave it unset) for off, or a comma-separated list of IP addresses (10.0.0.1, ::1), ' +
-        `CIDRs (10.0.0.0/8, fc00::/7) and the keywords ${TRUST_PROXY_KEYWORDS.join(', ')}`,
+        `CIDRs no wider than /8 (IPv4) or /32 (IPv6) (10.0.0.0/8, fd00::/32) and the keywords ${TRUST_PROXY_KEYWORDS.join(', ')}`,
     );
   }
   return entries;
 }
 
 /**
- * One TRUST_PROXY entry as Fastify's proxy-addr takes it: an IPv4/IPv6 address, a CIDR with a prefix length
- * valid for its family (1-32 / 1-128; proxy-addr refuses 0), or a keyword.
+ * One TRUST_PROXY entry as Fastify's proxy-addr takes it: an IPv4/IPv6 address, a CIDR, or a keyword. A
+ * CIDR may be no wider than /8 (IPv4) or /32 (IPv6): trusting a wider range believes forwarded addresses
+ * from most of the Internet.
  */
 function isTrustProxyEntry(entry: string): boolean {
   if (TRUST_PROXY_KEYWORDS.includes(entry)) return true;
@@ -56,5 +57,5 @@ function isTrustProxyEntry(entry: string): boolean {
   const family = isIP(entry.slice(0, slash));
   const prefix = entry.slice(slash + 1);
   if (family === 0 || !/^[0-9]{1,3}$/.test(prefix)) return false;
-  return Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128);
+  return Number(prefix) >= (family === 4 ? 8 : 32) && Number(prefix) <= (family === 4 ? 32 : 128);
 }

@@ -14,14 +14,19 @@ export class ConfigError extends Error {
  */
 export class Env {
   readonly nodeEnv: 'development' | 'production' | 'test';
+  /** Things the operator chose that the boot log should say (accepted unsafe settings, opt-outs). */
+  readonly warnings: string[] = [];
   private readonly problems: string[] = [];
   private readonly invalid = new Set<string>();
+  /** `UNSAFE_SETTINGS`: the weakening settings the operator accepts in production, by variable name. */
+  private readonly acceptedUnsafe: Set<string>;
 
   constructor(private readonly vars: Readonly<Record<string, string | undefined>>) {
     this.nodeEnv = this.read(
       'NODE_ENV',
       z.enum(['development', 'production', 'test']).default('development'),
     );
+    this.acceptedUnsafe = new Set(list(this.read('UNSAFE_SETTINGS', optionalString)));
   }
 
   get production(): boolean {
@@ -44,6 +49,28 @@ export class Env {
 
   problem(name: string, message: string): void {
     this.problems.push(`${name}: ${message}`);
+  }
+
+  /**
+   * A setting that weakens a protection (`why`, e.g. "0 turns this limit off"). In production it is refused
+   * unless `UNSAFE_SETTINGS` names the variable, and then it is logged as a warning at boot.
+   */
+  unsafe(name: string, weakened: boolean, why: string): void {
+    if (!weakened || !this.production) return;
+    if (this.acceptedUnsafe.has(name)) this.warnings.push(`${name}: ${why} (accepted in UNSAFE_SETTINGS)`);
+    else {
+      this.problem(
+        name,
+        `${why}: unsafe with NODE_ENV=production; to accept it, list ${name} in UNSAFE_SETTINGS`,
+      );
+    }
+  }
+
+  /** A limit (`0` turns it off, which is an unsafe setting in production). */
+  limit(name: string, def: number, max: number): number {
+    const value = this.read(name, int(def, 0, max));
+    this.unsafe(name, value === 0, '0 turns this limit off');
+    return value;
   }
 
   /** @throws ConfigError naming every problem recorded so far. */

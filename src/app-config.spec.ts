@@ -70,7 +70,12 @@ describe(loadConfig.name, () => {
     });
 
     it('listens on 0.0.0.0 in production', () => {
-      const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, ...XOXZO });
+      const config = loadConfig({
+        NODE_ENV: 'production',
+        JWT_SECRET: SECRET,
+        SMS_ALLOWED_COUNTRIES: 'JP',
+        ...XOXZO,
+      });
       expect(config.http.host).toBe('0.0.0.0');
       expect(config.http.port).toBe(3000);
     });
@@ -139,7 +144,12 @@ describe(loadConfig.name, () => {
     });
 
     it('accepts production with SMS_DRIVER=console set explicitly', () => {
-      const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, SMS_DRIVER: 'console' });
+      const config = loadConfig({
+        NODE_ENV: 'production',
+        JWT_SECRET: SECRET,
+        SMS_DRIVER: 'console',
+        SMS_ALLOWED_COUNTRIES: 'JP',
+      });
       expect(config.sms.driver).toBe('console');
     });
 
@@ -422,5 +432,32 @@ describe('SMS provider settings that would fail at send time are refused at boot
   it('SESSION_MAX_SECONDS defaults to 90 days; PIN_TTL_SECONDS is at least a minute', () => {
     expect(loadConfig({}).jwt.sessionMaxSeconds).toBe(7776000);
     expect(() => loadConfig({ PIN_TTL_SECONDS: '59' })).toThrow(/PIN_TTL_SECONDS/);
+  });
+});
+
+describe('where PINs may go', () => {
+  it('requires SMS_ALLOWED_COUNTRIES in production; * is the explicit opt-out, logged as a warning', () => {
+    expectRejected({ NODE_ENV: 'production', JWT_SECRET: SECRET, ...XOXZO }, 'SMS_ALLOWED_COUNTRIES');
+    const anywhere = loadConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: SECRET,
+      ...XOXZO,
+      SMS_ALLOWED_COUNTRIES: '*',
+    });
+    expect(anywhere.phone.allowedCountries).toEqual([]);
+    expect(loadConfig({ SMS_ALLOWED_COUNTRIES: '*' }).phone.allowedCountries).toEqual([]);
+  });
+
+  it('SMS_BLOCKED_PREFIXES defaults to known toll-fraud ranges', () => {
+    expect(loadConfig({}).phone.blockedPrefixes).toEqual(['+7840', '+7940', '+99544']);
+  });
+
+  it('SMS_BLOCKED_PREFIXES takes E.164 prefixes, and refuses anything else', () => {
+    expect(loadConfig({ SMS_BLOCKED_PREFIXES: '+7840, +4470' }).phone.blockedPrefixes).toEqual([
+      '+7840',
+      '+4470',
+    ]);
+    expectRejected({ SMS_BLOCKED_PREFIXES: '7840' }, 'SMS_BLOCKED_PREFIXES');
+    expectRejected({ SMS_BLOCKED_PREFIXES: '+78a0' }, 'SMS_BLOCKED_PREFIXES');
   });
 });

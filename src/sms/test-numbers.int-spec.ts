@@ -92,6 +92,7 @@ describe(TestNumbersSmsSender.name, () => {
     const { sender, numbers } = build({
       NODE_ENV: 'production',
       JWT_SECRET: 'x'.repeat(40),
+      SMS_ALLOWED_COUNTRIES: '*',
       SMS_TEST_NUMBERS: `${TEST_NUMBER}:123456`,
     });
     expect(numbers.size).toBe(0);

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service.js';
 import { type ClientContext, validationFailed } from '../../common/index.js';
-import { assertAllowedCountry } from '../../phone/allowed-countries.js';
+import { assertPinDestination } from '../../phone/destination-policy.js';
 import { PhoneConfig } from '../../phone/phone.config.js';
 import { ipKey } from '../../rate-limit/ip-key.js';
 import { type Allowance, DAY, HOUR, MINUTE, RateLimiter } from '../../rate-limit/rate-limiter.service.js';
@@ -41,7 +41,7 @@ export class PinDeliveryService {
 
   /** Takes one PIN SMS from every budget (or refuses with 429, sending nothing). */
   reserve({ phone, userId, client, newAccount }: PinRecipient): Promise<Allowance> {
-    assertAllowedCountry(phone, this.phones.allowedCountries);
+    assertPinDestination(phone, this.phones);
     const l = this.config.smsLimits;
     return this.limiter.consume(
       [

@@ -5,7 +5,9 @@ import { expectError } from '../support/expect-error.js';
 import { closeApp, newIdentity, startTestApp, TestApp } from '../support/test-app.js';
 
 /**
- * SMS_ALLOWED_COUNTRIES: no PIN SMS to a number outside the listed countries, at registration or at login.
+ * Where PINs may go: never to non-geographic codes (satellite, international networks, premium rate) or the
+ * blocked prefixes (SMS_BLOCKED_PREFIXES, matched on the digits), and only to SMS_ALLOWED_COUNTRIES — at
+ * registration and before every send.
  */
 
 describe('SMS_ALLOWED_COUNTRIES=JP', () => {
@@ -45,5 +47,44 @@ describe('SMS_ALLOWED_COUNTRIES=JP', () => {
     expectError(res, 400, 'VALIDATION_FAILED');
     expect(JSON.stringify(res.body.message)).toMatch(/phone/);
     expect(t.xoxzo.sent).toHaveLength(before);
+  });
+});
+
+describe('non-geographic codes and SMS_BLOCKED_PREFIXES (no allow-list)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await closeApp(t);
+  });
+
+  it.each([
+    ['an Iridium satellite number (+881 6)', '+881612345678'],
+    ['an Inmarsat number (+870)', '+870771234567'],
+    ['an Abkhazian number in Russian numbering (+7 940, a default blocked prefix)', '+79401234567'],
+  ])('refuses %s at registration: 400, no SMS, no account', async (_label, phone) => {
+    const id = { ...newIdentity(), phone };
+    const res = await register(t, id);
+    expectError(res, 400, 'VALIDATION_FAILED');
+    expect(JSON.stringify(res.body.message)).toMatch(/phone/);
+    expect(t.xoxzo.messagesTo(phone)).toHaveLength(0);
+    expect(await usersWithEmail(t, id.email)).toBe(0);
+  });
+
+  it('refuses a prefix blocked after the number registered, before the login SMS', async () => {
+    const id = { ...newIdentity(), phone: '+37060012345' };
+    expect((await register(t, id)).status).toBe(201);
+    const blocking = await startTestApp({
+      databaseUrl: t.databaseUrl,
+      env: { SMS_BLOCKED_PREFIXES: '+3706' },
+    });
+    try {
+      const res = await login(blocking, id);
+      expectError(res, 400, 'VALIDATION_FAILED');
+      expect(blocking.xoxzo.sent).toHaveLength(0);
+    } finally {
+      await closeApp(blocking);
+    }
   });
 });

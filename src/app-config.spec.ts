@@ -38,6 +38,8 @@ describe(loadConfig.name, () => {
         maxAttempts: 5,
         resendSeconds: 30,
         checksPerAccount15Min: 10,
+        consecutiveFailureLimit: 20,
+        lockoutSeconds: 86400,
         appOriginDomain: undefined,
         smsLimits: {
           perPhoneHour: 5,

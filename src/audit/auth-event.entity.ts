@@ -9,6 +9,10 @@ export const AUTH_EVENT_TYPES = [
   'pin_verified',
   'pin_rejected',
   'attempt_closed',
+  /** PIN_CONSECUTIVE_FAILURE_LIMIT wrong PINs in a row: the account's second factor is suspended. */
+  'second_factor_locked',
+  /** A right password refused because the second factor is suspended. */
+  'login_blocked',
   'refresh_reused',
   'logout',
   'rate_limited',

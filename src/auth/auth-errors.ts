@@ -95,6 +95,17 @@ export function resendTooSoon(retryAfter: number): ApiException {
   );
 }
 
+/** The account's second factor is suspended after too many consecutive wrong PINs. */
+export function secondFactorLocked(retryAfter: number): ApiException {
+  return new ApiException(
+    HttpStatus.TOO_MANY_REQUESTS,
+    ErrorCode.SECOND_FACTOR_LOCKED,
+    'Too many wrong PINs: the second factor of this account is suspended for now',
+    { retryAfter },
+    { 'Retry-After': String(retryAfter) },
+  );
+}
+
 export function smsUnavailable(): ApiException {
   return new ApiException(
     HttpStatus.SERVICE_UNAVAILABLE,

@@ -20,6 +20,8 @@ import { LoginAttempt } from './second-factor/login-attempt.entity.js';
 import { LoginAttemptsService } from './second-factor/login-attempts.service.js';
 import { PinDeliveryService } from './second-factor/pin-delivery.service.js';
 import { PinService } from './second-factor/pin.service.js';
+import { SecondFactorFailure } from './second-factor/second-factor-failure.entity.js';
+import { SecondFactorLockService } from './second-factor/second-factor-lock.service.js';
 import { SecondFactorController } from './second-factor/second-factor.controller.js';
 import { SecondFactorService } from './second-factor/second-factor.service.js';
 import { RefreshToken } from './sessions/refresh-token.entity.js';
@@ -27,7 +29,7 @@ import { Session } from './sessions/session.entity.js';
 import { SessionsService } from './sessions/sessions.service.js';
 import { TokensService } from './sessions/tokens.service.js';
 
-export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure];
+export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure, SecondFactorFailure];
 
 /**
  * Login (password → partial token + PIN → full session), sessions, and the global guard that protects
@@ -56,6 +58,7 @@ export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure]
     PinService,
     PinDeliveryService,
     SecondFactorService,
+    SecondFactorLockService,
     SessionsService,
     TokensService,
     JwtAuthGuard,

@@ -10,7 +10,8 @@ import { LoginConfig } from './password/login.config.js';
  * they expire (reuse detection needs the spent ones); ended sessions are kept 30 days; registrations whose
  * phone was never verified go a day later (freeing their email and number); password-failure counts below
  * LOGIN_FREE_FAILURES go after an idle day, those that already cost delays after 30 idle days (never while
- * locked), so pausing a day does not reset a guessing campaign.
+ * locked), so pausing a day does not reset a guessing campaign; consecutive wrong-PIN counts go after 30 idle
+ * days, never while the second factor is suspended.
  */
 @Injectable()
 export class AuthRetention extends RetentionTask {
@@ -57,6 +58,12 @@ export class AuthRetention extends RetentionTask {
             AND (last_attempt_at < now() - interval '30 days'
                  OR (failures < $1::int AND last_attempt_at < now() - interval '1 day'))`,
         [this.login.freeFailures],
+      ),
+      second_factor_failures: await purgeRows(
+        db,
+        'second_factor_failures',
+        `DELETE FROM second_factor_failures
+          WHERE (locked_until IS NULL OR locked_until < now()) AND last_failure_at < now() - interval '30 days'`,
       ),
     };
   }

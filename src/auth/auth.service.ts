@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
-import type { ClientContext, FullPrincipal } from '../common/index.js';
+import { ApiException, type ClientContext, ErrorCode, type FullPrincipal } from '../common/index.js';
 import type { User } from '../users/user.entity.js';
 import { UniqueViolation, UsersService } from '../users/users.service.js';
 import { emailTaken, phoneTaken } from './auth-errors.js';
@@ -72,7 +72,14 @@ export class AuthService {
     if (!user.phoneVerifiedAt && (await this.users.phoneVerifiedElsewhere(user.phone, user.id))) {
       throw phoneTaken();
     }
-    return this.responses.challenge(await this.attempts.open(user, client));
+    try {
+      return await this.responses.challenge(await this.attempts.open(user, client));
+    } catch (error) {
+      if (error instanceof ApiException && error.code === ErrorCode.SECOND_FACTOR_LOCKED) {
+        await this.audit.record('login_blocked', client, user.id, { reason: error.code });
+      }
+      throw error;
+    }
   }
 
   async refresh(refreshToken: string, client: ClientContext): Promise<SessionResponse> {

@@ -3,6 +3,7 @@
  * and benchmarks that log in as often as they need. Tests of the limits turn them on explicitly.
  */
 export const LIMITS_OFF: Record<string, string> = {
+  PIN_CONSECUTIVE_FAILURE_LIMIT: '100',
   SMS_LIMIT_PER_PHONE_HOUR: '0',
   SMS_LIMIT_PER_PHONE_DAY: '0',
   SMS_LIMIT_PER_ACCOUNT_HOUR: '0',

@@ -12,6 +12,7 @@ import { LoginAttempt } from './login-attempt.entity.js';
 import { PinDeliveryService } from './pin-delivery.service.js';
 import { PinConfig } from './pin.config.js';
 import { PinService } from './pin.service.js';
+import { SecondFactorLockService } from './second-factor-lock.service.js';
 
 /** A login attempt whose PIN is on its way. */
 export interface OpenAttempt {
@@ -40,7 +41,8 @@ export interface AttemptOwner {
  */
 export type AttemptCompletion<T> = (attempt: LoginAttempt, manager: EntityManager, now: Date) => Promise<T>;
 
-type Outcome<T> = { ok: true; value: T } | { ok: false; error: ApiException; closed: boolean };
+type Outcome<T> =
+  { ok: true; value: T } | { ok: false; error: ApiException; closed: boolean; lockedAccount?: boolean };
 
 /**
  * The second factor's state machine: a login attempt per password login, one PIN at a time per attempt
@@ -56,6 +58,7 @@ export class LoginAttemptsService {
     private readonly jwt: JwtConfig,
     private readonly pins: PinService,
     private readonly delivery: PinDeliveryService,
+    private readonly lock: SecondFactorLockService,
     private readonly audit: AuditService,
   ) {}
 
@@ -65,6 +68,7 @@ export class LoginAttemptsService {
    * is deleted again: no PIN exists that was not sent.
    */
   async open(owner: AttemptOwner, client: ClientContext, allowance?: Allowance): Promise<OpenAttempt> {
+    await this.lock.assertOpen(owner.id);
     const now = new Date();
     const id = randomUUID();
     const pin = this.pins.generate(owner.phone);
@@ -109,6 +113,7 @@ export class LoginAttemptsService {
     locale: string | undefined,
     client: ClientContext,
   ): Promise<OpenAttempt> {
+    await this.lock.assertOpen(userId);
     const attempt = await this.findOpen(this.attempts.manager, userId, attemptId);
     const previousSentAt = attempt.pinSentAt;
     const now = new Date();
@@ -167,6 +172,7 @@ export class LoginAttemptsService {
     complete: AttemptCompletion<T>,
   ): Promise<T> {
     const outcome = await this.attempts.manager.transaction(async (manager): Promise<Outcome<T>> => {
+      await this.lock.assertOpen(userId, manager);
       const attempt = await this.findOpen(manager, userId, attemptId, true);
       const now = new Date();
       if (attempt.pinExpiresAt <= now) return { ok: false, error: pinExpired(), closed: false };
@@ -178,9 +184,16 @@ export class LoginAttemptsService {
           { id: attempt.id },
           { failedChecks, ...(locked ? { status: 'locked' as const, closedAt: now } : {}) },
         );
-        return { ok: false, error: pinInvalid(this.config.maxAttempts - failedChecks), closed: false };
+        const lockedAccount = await this.lock.recordFailure(userId, manager);
+        return {
+          ok: false,
+          error: pinInvalid(this.config.maxAttempts - failedChecks),
+          closed: false,
+          lockedAccount,
+        };
       }
       await manager.update(LoginAttempt, { id: attempt.id }, { status: 'verified', closedAt: now });
+      await this.lock.reset(userId, manager);
       try {
         return { ok: true, value: await complete(attempt, manager, now) };
       } catch (error) {
@@ -196,6 +209,11 @@ export class LoginAttemptsService {
         ...(typeof attemptsLeft === 'number' ? { attemptsLeft } : {}),
       });
       if (attemptsLeft === 0) await this.audit.record('attempt_closed', client, userId, { reason: 'locked' });
+      if (outcome.lockedAccount) {
+        await this.audit.record('second_factor_locked', client, userId, {
+          failures: this.config.consecutiveFailureLimit,
+        });
+      }
       throw outcome.error;
     }
     await this.audit.record('pin_verified', client, userId);

@@ -12,6 +12,12 @@ export function loadPinConfig(env: Env) {
     resendSeconds: env.read('PIN_RESEND_SECONDS', int(30, 0, 3600)),
     /** PIN checks per account per 15 minutes, across all its login attempts. */
     checksPerAccount15Min: env.read('PIN_CHECKS_PER_ACCOUNT_15MIN', int(10, 0, 1000)),
+    /**
+     * Consecutive wrong PINs per account, across attempts (reset only by a right PIN), that suspend its
+     * second factor for `lockoutSeconds` (NIST SP 800-63B-4 §3.2.2: at most 100).
+     */
+    consecutiveFailureLimit: env.read('PIN_CONSECUTIVE_FAILURE_LIMIT', int(20, 1, 100)),
+    lockoutSeconds: env.read('PIN_LOCKOUT_SECONDS', int(86400, 60, 2592000)),
     /** `APP_ORIGIN_DOMAIN`: adds the WebOTP line `@<domain> #<pin>` to the SMS. */
     appOriginDomain: appOriginDomainOf(env),
     /** Budgets for PIN SMS (registration, login and resend all count). */

@@ -40,6 +40,7 @@ describe(loadConfig.name, () => {
         checksPerAccount15Min: 10,
         consecutiveFailureLimit: 20,
         lockoutSeconds: 86400,
+        brand: 'XOXZO',
         appOriginDomain: undefined,
         smsLimits: {
           perPhoneHour: 5,
@@ -320,20 +321,41 @@ describe(loadConfig.name, () => {
     /** An ASCII host name of exactly `length` characters. */
     const domainOf = (length: number) => `${'a'.repeat(length - 4)}.com`;
 
-    it('accepts a domain up to 40 characters (every locale, 8-digit PIN, 10 minutes: one segment)', () => {
+    it('accepts a domain up to 35 characters with the default SMS_BRAND (every locale, 8-digit PIN, 10 minutes: one segment)', () => {
       expect(loadConfig({ APP_ORIGIN_DOMAIN: 'App.Example.com' }).pin.appOriginDomain).toBe(
         'app.example.com',
       );
-      expect(loadConfig({ APP_ORIGIN_DOMAIN: domainOf(40) }).pin.appOriginDomain).toBe(domainOf(40));
+      expect(loadConfig({ APP_ORIGIN_DOMAIN: domainOf(35) }).pin.appOriginDomain).toBe(domainOf(35));
     });
 
-    it('refuses a longer one, saying how long it may be', () => {
-      const error = expectRejected({ APP_ORIGIN_DOMAIN: domainOf(41) }, 'APP_ORIGIN_DOMAIN');
-      expect(error.message).toContain('at most 40 characters');
+    it('refuses a longer one, saying how long it may be with this brand', () => {
+      const error = expectRejected({ APP_ORIGIN_DOMAIN: domainOf(36) }, 'APP_ORIGIN_DOMAIN');
+      expect(error.message).toContain('at most 35 characters');
+      const longer = expectRejected(
+        { APP_ORIGIN_DOMAIN: domainOf(36), SMS_BRAND: 'AcmeBank' },
+        'APP_ORIGIN_DOMAIN',
+      );
+      expect(longer.message).toContain('at most 32 characters');
     });
 
     it('refuses what is not a host name', () => {
       expectRejected({ APP_ORIGIN_DOMAIN: 'https://app.example.com' }, 'APP_ORIGIN_DOMAIN');
+    });
+  });
+
+  describe('SMS_BRAND', () => {
+    it('names the service in the PIN SMS (default XOXZO)', () => {
+      expect(loadConfig({}).pin.brand).toBe('XOXZO');
+      expect(loadConfig({ SMS_BRAND: ' ACME ' }).pin.brand).toBe('ACME');
+    });
+
+    it.each([
+      ['an @, which would break the WebOTP line', 'AC@ME'],
+      ['a #', 'ACME#1'],
+      ['a new line', 'AC\nME'],
+      ['21 characters', 'A'.repeat(21)],
+    ])('refuses %s', (_label, brand) => {
+      expectRejected({ SMS_BRAND: brand }, 'SMS_BRAND');
     });
   });
 

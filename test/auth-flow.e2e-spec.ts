@@ -32,7 +32,9 @@ describe('register → PIN → verify → /users/me → refresh → logout', () 
 
     const [sms] = t.xoxzo.messagesTo(id.phone);
     expect(sms.sender).toBe('XOXZO');
-    expect(sms.message).toMatch(/^Your verification code is \d{6}\. It expires in 5 minutes\.$/);
+    expect(sms.message).toMatch(
+      /^XOXZO: your verification code is \d{6}\. It expires in 5 minutes\. Do not share it\.$/,
+    );
 
     const verified = await t.post(
       '/auth/2fa/verify',

@@ -322,7 +322,7 @@ describe('second factor, default settings (6 digits, 5 attempts, 30 s resend coo
     it('sends 6-digit PINs, answers a wrong-length PIN of 4-8 digits with PIN_INVALID and others with 400', async () => {
       const c = await register(t);
       const [sms] = t.xoxzo.messagesTo(c.identity.phone);
-      expect(sms.message).toMatch(/^Your verification code is \d{6}\. /);
+      expect(sms.message).toMatch(/^XOXZO: your verification code is \d{6}\. /);
       expect(c.pin).toMatch(/^\d{6}$/);
 
       for (const pin of [`${c.pin}0`.slice(0, 7), c.pin.slice(0, 4)]) {
@@ -524,7 +524,7 @@ describe('second factor with PIN_LENGTH=8', () => {
   it('sends an 8-digit PIN; its 6-digit prefix is PIN_INVALID, 9 digits are refused, the 8 digits work', async () => {
     const c = await register(t);
     const [sms] = t.xoxzo.messagesTo(c.identity.phone);
-    expect(sms.message).toMatch(/^Your verification code is \d{8}\. /);
+    expect(sms.message).toMatch(/^XOXZO: your verification code is \d{8}\. /);
     expect(c.pin).toMatch(/^\d{8}$/);
 
     const short = await verify(t, c.token, c.pin.slice(0, 6));

@@ -202,7 +202,9 @@ describe('PIN SMS language (freeform)', () => {
   }
 
   function expectEnglish(sms: FakeSms, pin: string): void {
-    expect(sms.message).toBe(`Your verification code is ${pin}. It expires in 5 minutes.`);
+    expect(sms.message).toBe(
+      `XOXZO: your verification code is ${pin}. It expires in 5 minutes. Do not share it.`,
+    );
   }
 
   it("`locale: 'ja'` → a Japanese text in one segment; the login SMS later is Japanese too", async () => {
@@ -277,8 +279,8 @@ describe('WebOTP line (APP_ORIGIN_DOMAIN=app.example.com)', () => {
   });
 
   it.each([
-    ['English', undefined, /^Your verification code is (\d{6})\./],
-    ['Japanese', 'ja', /^認証(?:コード|番号)[:：]?\s*(\d{6})/],
+    ['English', undefined, /^XOXZO: your verification code is (\d{6})\./],
+    ['Japanese', 'ja', /^【XOXZO】認証コード: (\d{6})（5分間有効）。誰にも教えないでください。\n/],
   ])(
     '%s: the SMS ends with "\\n@app.example.com #<pin>" (same PIN), in one segment',
     async (_, locale, text) => {

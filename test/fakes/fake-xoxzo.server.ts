@@ -123,7 +123,12 @@ export class FakeXoxzo {
     const last = this.messagesTo(recipient).at(-1);
     const pin =
       last &&
-      [/code is (\d{4,8})\b/, /(?:認証コード|認証番号)[:：]?\s*(\d{4,8})/, /#(\d{4,8})\s*$/]
+      [
+        /code (?:is )?(\d{4,8})\b/,
+        /(?:認証コード|認証番号)[:：]?\s*(\d{4,8})/,
+        /\s(\d{4,8})（\d+分）/,
+        /#(\d{4,8})\s*$/,
+      ]
         .map((pattern) => pattern.exec(last.message)?.[1])
         .find(Boolean);
     if (!pin) throw new Error(`No PIN has been sent to ${recipient}`);

@@ -3,30 +3,33 @@ import { PIN_SMS_LOCALES, pinSmsLocale, renderPinSms, segments } from './pin-mes
 
 const LONGEST_PIN = '12345678';
 const LONGEST_MINUTES = 10;
-/** 40 characters: the longest origin domain the one-segment promise covers. */
-const LONG_DOMAIN = 'a'.repeat(24) + '.example-app.com';
+const brand = 'XOXZO';
+/** 35 characters: the longest origin domain the one-segment promise covers with the default brand. */
+const LONG_DOMAIN = 'a'.repeat(19) + '.example-app.com';
 
 describe('renderPinSms', () => {
-  it('has a 40-character domain in the worst case', () => {
-    expect(LONG_DOMAIN).toHaveLength(40);
+  it('has a 35-character domain in the worst case', () => {
+    expect(LONG_DOMAIN).toHaveLength(35);
   });
 
-  it('English: the exact text, plural and singular', () => {
-    expect(renderPinSms({ pin: '123456', minutes: 5, locale: 'en' })).toBe(
-      'Your verification code is 123456. It expires in 5 minutes.',
+  it('English: the exact text, plural and singular; it names the service and says not to share the code', () => {
+    expect(renderPinSms({ pin: '123456', minutes: 5, locale: 'en', brand })).toBe(
+      'XOXZO: your verification code is 123456. It expires in 5 minutes. Do not share it.',
     );
-    expect(renderPinSms({ pin: '123456', minutes: 1, locale: 'en' })).toBe(
-      'Your verification code is 123456. It expires in 1 minute.',
+    expect(renderPinSms({ pin: '123456', minutes: 1, locale: 'en', brand: 'ACME' })).toBe(
+      'ACME: your verification code is 123456. It expires in 1 minute. Do not share it.',
     );
   });
 
   it('Japanese', () => {
-    expect(renderPinSms({ pin: '123456', minutes: 5, locale: 'ja' })).toBe('認証コード: 123456（5分間有効）');
+    expect(renderPinSms({ pin: '123456', minutes: 5, locale: 'ja', brand })).toBe(
+      '【XOXZO】認証コード: 123456（5分間有効）。誰にも教えないでください。',
+    );
   });
 
   it.each([undefined, '', 'fr', 'xx-YY', 'english'])('locale %p falls back to English', (locale) => {
-    expect(renderPinSms({ pin: '1234', minutes: 5, locale })).toBe(
-      'Your verification code is 1234. It expires in 5 minutes.',
+    expect(renderPinSms({ pin: '1234', minutes: 5, locale, brand })).toBe(
+      'XOXZO: your verification code is 1234. It expires in 5 minutes. Do not share it.',
     );
   });
 
@@ -40,16 +43,42 @@ describe('renderPinSms', () => {
   });
 
   it('with an origin domain, ends with a new line and the WebOTP line', () => {
-    const text = renderPinSms({ pin: '123456', minutes: 5, locale: 'en', originDomain: 'app.example.com' });
-    expect(text).toBe('Your verification code is 123456. It expires in 5 minutes.\n@app.example.com #123456');
-    const ja = renderPinSms({ pin: '123456', minutes: 5, locale: 'ja', originDomain: 'app.example.com' });
-    expect(ja).toBe('認証コード: 123456（5分間有効）\n@app.example.com #123456');
+    const text = renderPinSms({
+      pin: '123456',
+      minutes: 5,
+      locale: 'en',
+      brand,
+      originDomain: 'app.example.com',
+    });
+    expect(text).toBe(
+      'XOXZO: your verification code is 123456. It expires in 5 minutes. Do not share it.\n@app.example.com #123456',
+    );
+    const ja = renderPinSms({
+      pin: '123456',
+      minutes: 5,
+      locale: 'ja',
+      brand,
+      originDomain: 'app.example.com',
+    });
+    expect(ja).toBe(
+      '【XOXZO】認証コード: 123456（5分間有効）。誰にも教えないでください。\n@app.example.com #123456',
+    );
+  });
+
+  it('every text names the service and says not to share the code, in every wording', () => {
+    for (const originDomain of [undefined, LONG_DOMAIN]) {
+      const en = renderPinSms({ pin: LONGEST_PIN, minutes: 10, locale: 'en', brand: 'ACME', originDomain });
+      expect(en).toMatch(/^ACME\b.*Do not share it\./);
+      const ja = renderPinSms({ pin: LONGEST_PIN, minutes: 10, locale: 'ja', brand: 'ACME', originDomain });
+      expect(ja).toMatch(/ACME/);
+      expect(ja).toMatch(/誰にも教えないでください|共有禁止/);
+    }
   });
 
   it('every text carries the PIN in its first line', () => {
     for (const locale of PIN_SMS_LOCALES) {
       for (const originDomain of [undefined, LONG_DOMAIN]) {
-        const text = renderPinSms({ pin: LONGEST_PIN, minutes: 3, locale, originDomain });
+        const text = renderPinSms({ pin: LONGEST_PIN, minutes: 3, locale, brand, originDomain });
         expect(text.split('\n')[0]).toContain(LONGEST_PIN);
       }
     }
@@ -57,15 +86,16 @@ describe('renderPinSms', () => {
 
   describe.each(PIN_SMS_LOCALES)('%s fits one SMS segment at the longest PIN and lifetime', (locale) => {
     it('without a domain', () => {
-      const text = renderPinSms({ pin: LONGEST_PIN, minutes: LONGEST_MINUTES, locale });
+      const text = renderPinSms({ pin: LONGEST_PIN, minutes: LONGEST_MINUTES, locale, brand });
       expect(segments(text)).toBe(1);
     });
 
-    it('with a 40-character domain, the WebOTP line still last', () => {
+    it('with a 35-character domain, the WebOTP line still last', () => {
       const text = renderPinSms({
         pin: LONGEST_PIN,
         minutes: LONGEST_MINUTES,
         locale,
+        brand,
         originDomain: LONG_DOMAIN,
       });
       expect(segments(text)).toBe(1);

@@ -1,8 +1,9 @@
 /**
  * The PIN SMS text, per language. Pure functions: Auth renders the text, the SMS module only delivers it.
  *
- * Every text fits one SMS segment in the worst case (8-digit PIN, 10 minutes, a 40-character WebOTP domain):
- * see pin-message.spec.ts. Where the full wording would not fit with a long domain, a compact one is used.
+ * Every text names the service (`SMS_BRAND`), says not to share the code, and fits one SMS segment in the
+ * worst case (8-digit PIN, 10 minutes, the configured brand and WebOTP domain; checked at boot by
+ * `pin.config.ts`). Where the full wording would not fit, a compact one is used.
  */
 
 /** Languages with their own PIN text; anything else gets English. */
@@ -15,24 +16,28 @@ export interface PinSmsInput {
   minutes: number;
   /** `en`, `ja`, `ja-JP`, ... (unknown or absent → `en`). */
   locale?: string;
+  /** `SMS_BRAND`: the service the code is for, named first so the user knows who is asking. */
+  brand: string;
   /** `APP_ORIGIN_DOMAIN`: adds the WebOTP line `@<domain> #<pin>` so browsers can offer to fill the PIN in. */
   originDomain?: string;
 }
 
 interface PinTexts {
-  full: (pin: string, minutes: number) => string;
+  full: (brand: string, pin: string, minutes: number) => string;
   /** Shorter wording, for when the full one plus the WebOTP line would take two segments. */
-  compact: (pin: string, minutes: number) => string;
+  compact: (brand: string, pin: string, minutes: number) => string;
 }
 
-const english = (pin: string, minutes: number) =>
-  `Your verification code is ${pin}. It expires in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
-
 const TEXTS: Record<PinSmsLocale, PinTexts> = {
-  en: { full: english, compact: english },
+  en: {
+    full: (brand, pin, minutes) =>
+      `${brand}: your verification code is ${pin}. It expires in ${minutes} minute${minutes === 1 ? '' : 's'}. Do not share it.`,
+    compact: (brand, pin, minutes) => `${brand} code ${pin} (${minutes} min). Do not share it.`,
+  },
   ja: {
-    full: (pin, minutes) => `認証コード: ${pin}（${minutes}分間有効）`,
-    compact: (pin, minutes) => `認証番号 ${pin}（${minutes}分）`,
+    full: (brand, pin, minutes) =>
+      `【${brand}】認証コード: ${pin}（${minutes}分間有効）。誰にも教えないでください。`,
+    compact: (brand, pin, minutes) => `${brand} ${pin}（${minutes}分）共有禁止`,
   },
 };
 
@@ -42,12 +47,12 @@ export function pinSmsLocale(locale: string | undefined): PinSmsLocale {
   return PIN_SMS_LOCALES.find((l) => l === language) ?? 'en';
 }
 
-export function renderPinSms({ pin, minutes, locale, originDomain }: PinSmsInput): string {
+export function renderPinSms({ pin, minutes, locale, brand, originDomain }: PinSmsInput): string {
   const texts = TEXTS[pinSmsLocale(locale)];
-  if (!originDomain) return texts.full(pin, minutes);
+  const full = texts.full(brand, pin, minutes);
+  if (!originDomain) return segments(full) === 1 ? full : texts.compact(brand, pin, minutes);
   const webOtp = `\n@${originDomain} #${pin}`;
-  const full = texts.full(pin, minutes) + webOtp;
-  return segments(full) === 1 ? full : texts.compact(pin, minutes) + webOtp;
+  return segments(full + webOtp) === 1 ? full + webOtp : texts.compact(brand, pin, minutes) + webOtp;
 }
 
 /** One SMS holds 160 characters when the text is all ASCII (GSM-7), 70 (UCS-2) when any character is not. */

@@ -4,6 +4,17 @@ import { PIN_SMS_LOCALES, renderPinSms, segments } from './pin-message.js';
 
 /** The PIN: its shape and life, the guesses it allows, and the SMS budgets it may spend (0 = off). */
 export function loadPinConfig(env: Env) {
+  const brand = env.read(
+    'SMS_BRAND',
+    z
+      .string()
+      .trim()
+      .refine(
+        (b) => b.length >= 1 && b.length <= 20 && !/[@#]/.test(b) && [...b].every((c) => c >= ' '),
+        'must be 1-20 characters, without @, # or control characters',
+      )
+      .default('XOXZO'),
+  );
   return {
     length: env.read('PIN_LENGTH', int(6, 4, 8)),
     ttlSeconds: env.read('PIN_TTL_SECONDS', int(300, 60, 600)),
@@ -18,8 +29,10 @@ export function loadPinConfig(env: Env) {
      */
     consecutiveFailureLimit: env.read('PIN_CONSECUTIVE_FAILURE_LIMIT', int(20, 1, 100)),
     lockoutSeconds: env.read('PIN_LOCKOUT_SECONDS', int(86400, 60, 2592000)),
+    /** `SMS_BRAND`: the service the SMS names. */
+    brand,
     /** `APP_ORIGIN_DOMAIN`: adds the WebOTP line `@<domain> #<pin>` to the SMS. */
-    appOriginDomain: appOriginDomainOf(env),
+    appOriginDomain: appOriginDomainOf(env, env.valid('SMS_BRAND') ? brand : undefined),
     /** Budgets for PIN SMS (registration, login and resend all count). */
     smsLimits: {
       perPhoneHour: env.read('SMS_LIMIT_PER_PHONE_HOUR', int(5, 0, 1000)),
@@ -34,7 +47,7 @@ export function loadPinConfig(env: Env) {
 export abstract class PinConfig {}
 export interface PinConfig extends ReturnType<typeof loadPinConfig> {}
 
-function appOriginDomainOf(env: Env): string | undefined {
+function appOriginDomainOf(env: Env, brand: string | undefined): string | undefined {
   const domain = env
     .read(
       'APP_ORIGIN_DOMAIN',
@@ -49,11 +62,14 @@ function appOriginDomainOf(env: Env): string | undefined {
       ),
     )
     ?.toLowerCase();
-  if (domain && !fitsOneSegment(domain)) {
+  if (brand === undefined) return domain;
+  if (!fitsOneSegment(brand, undefined)) {
+    env.problem('SMS_BRAND', `too long for the PIN SMS to stay in one segment in every language`);
+  } else if (domain && !fitsOneSegment(brand, domain)) {
     env.problem(
       'APP_ORIGIN_DOMAIN',
       `too long (${domain.length} characters) for the PIN SMS to stay in one segment ` +
-        `with the WebOTP line; at most ${longestOriginDomain()} characters`,
+        `with the WebOTP line and SMS_BRAND ${JSON.stringify(brand)}; at most ${longestOriginDomain(brand)} characters`,
     );
   }
   return domain;
@@ -63,17 +79,17 @@ function appOriginDomainOf(env: Env): string | undefined {
 const WORST_PIN = '0'.repeat(8);
 const WORST_MINUTES = 10;
 
-/** Whether every locale's PIN SMS still fits one segment in the worst case with this WebOTP domain. */
-function fitsOneSegment(originDomain: string): boolean {
+/** Whether every locale's PIN SMS still fits one segment in the worst case with this brand and domain. */
+function fitsOneSegment(brand: string, originDomain: string | undefined): boolean {
   return PIN_SMS_LOCALES.every(
     (locale) =>
-      segments(renderPinSms({ pin: WORST_PIN, minutes: WORST_MINUTES, locale, originDomain })) === 1,
+      segments(renderPinSms({ pin: WORST_PIN, minutes: WORST_MINUTES, locale, brand, originDomain })) === 1,
   );
 }
 
-/** The longest APP_ORIGIN_DOMAIN that keeps every PIN SMS in one segment (host names are ASCII). */
-function longestOriginDomain(): number {
+/** The longest APP_ORIGIN_DOMAIN that keeps every PIN SMS in one segment with this brand (host names are ASCII). */
+export function longestOriginDomain(brand: string): number {
   let length = 0;
-  while (length < 253 && fitsOneSegment('a'.repeat(length + 1))) length++;
+  while (length < 253 && fitsOneSegment(brand, 'a'.repeat(length + 1))) length++;
   return length;
 }

@@ -116,19 +116,21 @@ describe(PinService.name, () => {
   describe('message', () => {
     it('states the code and the expiry in minutes', () => {
       expect(pinService().message('123456')).toBe(
-        'Your verification code is 123456. It expires in 5 minutes.',
+        'XOXZO: your verification code is 123456. It expires in 5 minutes. Do not share it.',
       );
     });
 
     it('uses the singular for one minute', () => {
-      expect(pinService({ PIN_TTL_SECONDS: '60' }).message('1234')).toBe(
-        'Your verification code is 1234. It expires in 1 minute.',
+      expect(pinService({ PIN_TTL_SECONDS: '60', SMS_BRAND: 'ACME' }).message('1234')).toBe(
+        'ACME: your verification code is 1234. It expires in 1 minute. Do not share it.',
       );
     });
 
     it('is ASCII and fits one 160-character SMS for the longest PIN and TTL', () => {
       const text = pinService({ PIN_LENGTH: '8', PIN_TTL_SECONDS: '600' }).message('99999999');
-      expect(text).toBe('Your verification code is 99999999. It expires in 10 minutes.');
+      expect(text).toBe(
+        'XOXZO: your verification code is 99999999. It expires in 10 minutes. Do not share it.',
+      );
       expect(text).toMatch(/^[\x20-\x7e]+$/);
       expect(text.length).toBeLessThanOrEqual(160);
     });

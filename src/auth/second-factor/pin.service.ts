@@ -49,6 +49,7 @@ export class PinService {
       pin,
       minutes: this.minutes(),
       locale,
+      brand: this.config.brand,
       originDomain: this.config.appOriginDomain,
     });
   }

@@ -48,6 +48,7 @@ describe(loadConfig.name, () => {
           perAccountHour: 10,
           perIpHour: 10,
           globalPerMinute: 100,
+          newNumbersGlobalPerMinute: 50,
         },
       });
       expect(config.jwt).toMatchObject({

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { AuditConfig, loadAuditConfig } from './audit/audit.config.js';
 import { loadLoginConfig, LoginConfig } from './auth/password/login.config.js';
+import { loadRegistrationConfig, RegistrationConfig } from './auth/registration/registration.config.js';
 import { PIN_SMS_LOCALES } from './auth/second-factor/pin-message.js';
 import { loadPinConfig, PinConfig } from './auth/second-factor/pin.config.js';
 import { JwtConfig, loadJwtConfig } from './auth/sessions/jwt.config.js';
@@ -15,11 +16,14 @@ export { ConfigError } from './config/index.js';
 /** The whole configuration: one slice per module, each read by the module that owns it. */
 export interface AppConfig {
   nodeEnv: Env['nodeEnv'];
+  /** What the boot log should say: accepted unsafe settings, explicit opt-outs. */
+  warnings: string[];
   http: HttpConfig;
   database: DatabaseConfig;
   audit: AuditConfig;
   jwt: JwtConfig;
   login: LoginConfig;
+  registration: RegistrationConfig;
   pin: PinConfig;
   phone: PhoneConfig;
   sms: SmsConfig;
@@ -39,11 +43,13 @@ export function loadConfig(
   const jwt = loadJwtConfig(env, generateSecret);
   const config: AppConfig = {
     nodeEnv: env.nodeEnv,
+    warnings: env.warnings,
     http: loadHttpConfig(env),
     database: loadDatabaseConfig(env),
     audit: loadAuditConfig(env),
     jwt,
     login: loadLoginConfig(env),
+    registration: loadRegistrationConfig(env),
     pin,
     phone: loadPhoneConfig(env),
     sms: loadSmsConfig(env, {
@@ -70,6 +76,7 @@ export function configModule(config: AppConfig): DynamicModule {
     { provide: AuditConfig, useValue: config.audit },
     { provide: JwtConfig, useValue: config.jwt },
     { provide: LoginConfig, useValue: config.login },
+    { provide: RegistrationConfig, useValue: config.registration },
     { provide: PinConfig, useValue: config.pin },
     { provide: PhoneConfig, useValue: config.phone },
     { provide: SmsConfig, useValue: config.sms },

@@ -14,6 +14,7 @@ async function main(): Promise<void> {
     logger.fatal(error.message);
     process.exit(1);
   }
+  for (const warning of config.warnings) logger.warn(warning);
   if (config.jwt.secretGenerated) {
     logger.warn(
       'JWT_SECRET is not set: using a random secret for this process (tokens and PINs end with it)',

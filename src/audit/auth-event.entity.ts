@@ -2,6 +2,8 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm'
 
 export const AUTH_EVENT_TYPES = [
   'registered',
+  /** A registration refused because the email or the verified phone is this account's (a probe, or a typo). */
+  'registration_refused',
   'login_succeeded',
   'login_failed',
   'pin_sent',

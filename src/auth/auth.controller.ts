@@ -4,12 +4,16 @@ import type { User } from '../users/user.entity.js';
 import { AuthService } from './auth.service.js';
 import type { ChallengeResponse, SessionResponse } from './dto/auth-responses.js';
 import { LogoutDto, RefreshDto } from './dto/refresh.dto.js';
-import { RegisterDto } from './dto/register.dto.js';
+import { RegisterDto } from './registration/register.dto.js';
+import { RegistrationService } from './registration/registration.service.js';
 import { LocalAuthGuard, PasswordUser } from './password/local-auth.guard.js';
 
 @Controller('auth')
 export class AuthController {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly registration: RegistrationService,
+  ) {}
 
   @Public()
   @Post('register')
@@ -19,7 +23,7 @@ export class AuthController {
     @Client() client: ClientContext,
     @Headers('accept-language') acceptLanguage?: string,
   ): Promise<ChallengeResponse> {
-    return this.auth.register(dto, client, acceptLanguage);
+    return this.registration.register(dto, client, acceptLanguage);
   }
 
   /** passport-local checks `{email, password}` (LocalAuthGuard); the handler opens the second factor. */

@@ -10,6 +10,7 @@ import { AuthResponses } from './auth-responses.js';
 import { AuthRetention } from './auth.retention.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { RegistrationService } from './registration/registration.service.js';
 import { JwtAuthGuard } from './guards/jwt-auth.guard.js';
 import { LocalStrategy } from './password/local.strategy.js';
 import { LoginFailure } from './password/login-failure.entity.js';
@@ -59,6 +60,7 @@ export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure,
     PinDeliveryService,
     SecondFactorService,
     SecondFactorLockService,
+    RegistrationService,
     SessionsService,
     TokensService,
     JwtAuthGuard,

@@ -36,6 +36,11 @@ export class UsersService {
       .catch(rethrowUnique);
   }
 
+  /** The account that has verified this phone number, if any (at most one can). */
+  findByVerifiedPhone(phone: string): Promise<User | null> {
+    return this.users.findOneBy({ phone, phoneVerifiedAt: Not(IsNull()) });
+  }
+
   /** True when another account has already verified this phone number. */
   async phoneVerifiedElsewhere(
     phone: string,

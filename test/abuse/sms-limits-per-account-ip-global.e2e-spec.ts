@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { claimsOf, login, register, resend } from '../support/auth-api.js';
 import { attemptsOf, rateLimited, usersWithEmail } from '../support/db.js';
 import { expectTooMany } from '../support/expect-error.js';
-import { closeApp, newIdentity, startTestApp, TestApp } from '../support/test-app.js';
+import { closeApp, newIdentity, registerAndVerify, startTestApp, TestApp } from '../support/test-app.js';
 import { awayFromWindowEnd, HOUR, MINUTE } from '../support/windows.js';
 
 /**
@@ -66,10 +66,23 @@ describe('SMS limit per IP per hour (SMS_LIMIT_PER_IP_HOUR=3), X-Forwarded-For n
     const fourth = newIdentity();
     expectTooMany(await register(t, fourth), HOUR);
     expect(await usersWithEmail(t, fourth.email)).toBe(0);
-    // A login from the same IP is over the same budget.
+    // A login to one of these still-unverified numbers from the same IP is over the same budget.
     expectTooMany(await login(t, ids[0]), HOUR);
     expect(t.xoxzo.sent).toHaveLength(sent + 3);
-    expect(await rateLimited(t, 'sms_per_ip_hour')).toBe(1); // one event per limit and window, however many requests it refuses
+    expect(await rateLimited(t, 'sms_new_number_per_ip_hour')).toBe(1); // one event per limit and window, however many requests it refuses
+  });
+
+  it('counts logins of verified numbers from one IP in their own budget, which registrations cannot spend', async () => {
+    await awayFromWindowEnd(HOUR);
+    const verified = await registerAndVerify(t);
+    await t.db.query('DELETE FROM rate_limit_counters');
+    // Registrations from this IP fill the new-number budget…
+    for (let i = 0; i < 3; i++) expect((await register(t, newIdentity())).status).toBe(201);
+    expectTooMany(await register(t, newIdentity()), HOUR);
+    // …but a verified user logging in from the same IP is not refused: 3 logins, then the 4th is 429.
+    for (let i = 0; i < 3; i++) expect((await login(t, verified.identity)).status).toBe(200);
+    expectTooMany(await login(t, verified.identity), HOUR);
+    expect(await rateLimited(t, 'sms_per_ip_hour')).toBe(1);
   });
 
   it('ignores X-Forwarded-For without TRUST_PROXY: the limit keys on 127.0.0.1, the audit trail too', async () => {
@@ -104,18 +117,49 @@ describe('global SMS limit per minute (SMS_LIMIT_GLOBAL_PER_MINUTE=3)', () => {
     await closeApp(t);
   });
 
-  it('refuses the 4th SMS of the minute, whoever and whatever number it is for', async () => {
+  it('refuses the 4th SMS of the minute to verified numbers, whoever and whatever number it is for', async () => {
+    const users = [await registerAndVerify(t), await registerAndVerify(t), await registerAndVerify(t)];
+    await t.db.query('DELETE FROM rate_limit_counters');
     await awayFromWindowEnd(MINUTE, 5000);
-    const ids = [newIdentity(), newIdentity(), newIdentity()];
-    for (const id of ids) expect((await register(t, id)).status).toBe(201);
-    expect(t.xoxzo.sent).toHaveLength(3);
+    const sent = t.xoxzo.sent.length;
+    for (const user of users) expect((await login(t, user.identity)).status).toBe(200);
+    expect(t.xoxzo.sent).toHaveLength(sent + 3);
 
-    const fourth = newIdentity();
-    const retryAfter = expectTooMany(await register(t, fourth), MINUTE);
+    const retryAfter = expectTooMany(await login(t, users[1].identity), MINUTE);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(await usersWithEmail(t, fourth.email)).toBe(0);
-    expectTooMany(await login(t, ids[1]), MINUTE);
-    expect(t.xoxzo.sent).toHaveLength(3);
+    expect(t.xoxzo.sent).toHaveLength(sent + 3);
     expect(await rateLimited(t, 'sms_global_minute')).toBe(1); // one event per limit and window, however many requests it refuses
+  });
+
+  it('does not count registrations: they draw from REGISTRATION_SMS_LIMIT_GLOBAL_PER_MINUTE', async () => {
+    await awayFromWindowEnd(MINUTE, 5000);
+    const refusals = await rateLimited(t, 'sms_global_minute');
+    for (let i = 0; i < 5; i++) expect((await register(t, newIdentity())).status).toBe(201);
+    expect(await rateLimited(t, 'sms_global_minute')).toBe(refusals);
+  });
+});
+
+describe('global SMS limit for new numbers (REGISTRATION_SMS_LIMIT_GLOBAL_PER_MINUTE=3)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: { REGISTRATION_SMS_LIMIT_GLOBAL_PER_MINUTE: '3', SMS_LIMIT_GLOBAL_PER_MINUTE: '3' },
+    });
+  });
+  afterAll(async () => {
+    await closeApp(t);
+  });
+
+  it('refuses the 4th registration SMS of the minute, and verified users still log in', async () => {
+    const user = await registerAndVerify(t);
+    await t.db.query('DELETE FROM rate_limit_counters');
+    await awayFromWindowEnd(MINUTE, 5000);
+    for (let i = 0; i < 3; i++) expect((await register(t, newIdentity())).status).toBe(201);
+    const fourth = newIdentity();
+    expectTooMany(await register(t, fourth), MINUTE);
+    expect(await usersWithEmail(t, fourth.email)).toBe(0);
+    expect(await rateLimited(t, 'sms_new_number_global_minute')).toBe(1);
+    // Registration traffic, hostile or not, cannot stop a verified user from logging in.
+    expect((await login(t, user.identity)).status).toBe(200);
   });
 });

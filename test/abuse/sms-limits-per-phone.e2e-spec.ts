@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { claimsOf, login, register, resend, verify } from '../support/auth-api.js';
 import { attemptsOf, rateLimited, usersWithEmail } from '../support/db.js';
 import { expectError, expectTooMany } from '../support/expect-error.js';
-import { closeApp, newIdentity, startTestApp, TestApp } from '../support/test-app.js';
+import { closeApp, newIdentity, registerAndVerify, startTestApp, TestApp } from '../support/test-app.js';
 import { awayFromWindowEnd, DAY, HOUR } from '../support/windows.js';
 
 /**
@@ -20,31 +20,45 @@ describe('SMS limit per phone per hour (SMS_LIMIT_PER_PHONE_HOUR=3)', () => {
     await closeApp(t);
   });
 
-  it('counts registration, login and resend: 3 SMS, then 429 with Retry-After and no 4th SMS', async () => {
+  it("counts a verified number's logins and resends: 3 SMS, then 429 with Retry-After and no 4th SMS", async () => {
     await awayFromWindowEnd(HOUR);
-    const id = newIdentity();
-    const registered = await register(t, id);
-    expect(registered.status).toBe(201);
-    const userId = claimsOf(registered.body.accessToken).userId;
+    const { identity: id } = await registerAndVerify(t);
+    const first = await login(t, id);
+    expect(first.status).toBe(200);
     const loggedIn = await login(t, id);
     expect(loggedIn.status).toBe(200);
     const resent = await resend(t, loggedIn.body.accessToken);
     expect(resent.status).toBe(200);
-    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(3);
+    // The registration's SMS went to a new number: it counts in that pool, not in the verified number's.
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(4);
+    const userId = claimsOf(loggedIn.body.accessToken).userId;
     const pin = t.xoxzo.lastPinFor(id.phone);
     const attempts = await attemptsOf(t, userId);
 
-    // The 4th SMS of the hour: refused before anything is sent or stored.
+    // The 4th SMS of the hour to the verified number: refused before anything is sent or stored.
     expectTooMany(await login(t, id), HOUR);
-    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(3);
-    expect(t.xoxzo.sent).toHaveLength(3);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(4);
     expect(await attemptsOf(t, userId)).toBe(attempts);
 
     // A resend is refused the same way; the PIN already sent stays the valid one.
     expectTooMany(await resend(t, loggedIn.body.accessToken), HOUR);
-    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(3);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(4);
     expect(await rateLimited(t, 'sms_per_phone_hour')).toBe(1); // one event per limit and window, however many requests it refuses
     expect((await verify(t, loggedIn.body.accessToken, pin)).status).toBe(200);
+  });
+
+  it("counts a new number's registration, login and resend in its own pool: 3 SMS, then 429", async () => {
+    await awayFromWindowEnd(HOUR);
+    const id = newIdentity();
+    const registered = await register(t, id);
+    expect(registered.status).toBe(201);
+    const loggedIn = await login(t, id);
+    expect(loggedIn.status).toBe(200);
+    expect((await resend(t, loggedIn.body.accessToken)).status).toBe(200);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(3);
+    expectTooMany(await login(t, id), HOUR);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(3);
+    expect(await rateLimited(t, 'sms_new_number_per_phone_hour')).toBe(1);
   });
 
   it('is per number: accounts sharing an unverified number share its budget; other numbers are unaffected', async () => {
@@ -134,8 +148,8 @@ describe('SMS limit per phone per day (SMS_LIMIT_PER_PHONE_DAY=3, per hour 2)', 
 
   it('still refuses the 4th SMS of the day once the hourly window has moved on', async () => {
     await awayFromWindowEnd(HOUR); // every day boundary is an hour boundary too
-    const id = newIdentity();
-    expect((await register(t, id)).status).toBe(201);
+    const { identity: id } = await registerAndVerify(t);
+    expect((await login(t, id)).status).toBe(200);
     expect((await login(t, id)).status).toBe(200);
     expectTooMany(await login(t, id), HOUR);
     expect(await rateLimited(t, 'sms_per_phone_hour')).toBe(1);
@@ -147,10 +161,10 @@ describe('SMS limit per phone per day (SMS_LIMIT_PER_PHONE_DAY=3, per hour 2)', 
         WHERE key LIKE 'sms:phone:%'`,
     );
     expect((await login(t, id)).status).toBe(200);
-    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(3);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(4); // the registration's, then 3 logins
 
     expectTooMany(await login(t, id), DAY);
-    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(3);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(4);
     expect(await rateLimited(t, 'sms_per_phone_day')).toBe(1);
   });
 });

@@ -35,7 +35,7 @@ describe('TRUST_PROXY=127.0.0.1 (SMS_LIMIT_PER_IP_HOUR=2)', () => {
     expect((await register(t, newIdentity())).status).toBe(201); // the proxy itself, 127.0.0.1
     expect(t.xoxzo.sent).toHaveLength(4);
     const { rows } = await t.db.query(
-      `SELECT ip FROM auth_events WHERE type = 'rate_limited' AND details->>'limit' = 'sms_per_ip_hour'`,
+      `SELECT ip FROM auth_events WHERE type = 'rate_limited' AND details->>'limit' = 'sms_new_number_per_ip_hour'`,
     );
     expect(rows).toEqual([{ ip: '203.0.113.9' }]);
   });

@@ -3,9 +3,9 @@ import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pg from 'pg';
 import { createApp } from '../../src/bootstrap.js';
-import { loadConfig } from '../../src/app-config.js';
+import { type AppConfig, loadConfig } from '../../src/app-config.js';
 import { FAKE_SID, FAKE_TOKEN, FakeXoxzo } from '../fakes/fake-xoxzo.server.js';
-import { LIMITS_OFF } from './limits-off.js';
+import { LIMITS_OFF, LIMITS_OFF_UNSAFE } from './limits-off.js';
 
 export { LIMITS_OFF };
 
@@ -50,21 +50,30 @@ export interface TestAppOptions {
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
   const xoxzo = await new FakeXoxzo(FAKE_SID, FAKE_TOKEN).start();
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    JWT_SECRET: TEST_JWT_SECRET,
-    XOXZO_API_SID: FAKE_SID,
-    XOXZO_API_AUTH_TOKEN: FAKE_TOKEN,
-    XOXZO_API_URL: xoxzo.url,
-    XOXZO_TIMEOUT_MS: '500',
-    SMS_DEADLINE_MS: '1500',
-    // Abuse limits are off unless a test turns one on (test/abuse/), so that other tests can log
-    // in as often as they need.
-    ...LIMITS_OFF,
-    // Production asks which countries PINs may go to: a test in production mode accepts any, explicitly.
-    ...(options.env?.NODE_ENV === 'production' ? { SMS_ALLOWED_COUNTRIES: '*' } : {}),
-    ...options.env,
-  });
+  const production = options.env?.NODE_ENV === 'production';
+  let config: AppConfig;
+  try {
+    config = loadConfig({
+      NODE_ENV: 'test',
+      JWT_SECRET: TEST_JWT_SECRET,
+      XOXZO_API_SID: FAKE_SID,
+      XOXZO_API_AUTH_TOKEN: FAKE_TOKEN,
+      XOXZO_API_URL: xoxzo.url,
+      XOXZO_TIMEOUT_MS: '500',
+      SMS_DEADLINE_MS: '1500',
+      // Abuse limits are off unless a test turns one on (test/abuse/), so that other tests can log
+      // in as often as they need.
+      ...LIMITS_OFF,
+      DATABASE_URL: databaseUrl,
+      // Production refuses limits turned off and asks which countries PINs may go to: a test in production
+      // mode accepts both explicitly, as an operator would.
+      ...(production ? { UNSAFE_SETTINGS: LIMITS_OFF_UNSAFE, SMS_ALLOWED_COUNTRIES: '*' } : {}),
+      ...options.env,
+    });
+  } catch (error) {
+    await xoxzo.close();
+    throw error;
+  }
   // E2E_LOG=1 npm test … shows the app's log (errors behind a 500, the console SMS driver).
   const app = await createApp(
     config,

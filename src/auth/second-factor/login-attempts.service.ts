@@ -9,7 +9,7 @@ import type { DeliveryStatus } from '../../sms/sms-message.entity.js';
 import { challengeClosed, pinExpired, pinInvalid, resendTooSoon } from '../auth-errors.js';
 import { JwtConfig } from '../sessions/jwt.config.js';
 import { LoginAttempt } from './login-attempt.entity.js';
-import { PinDeliveryService } from './pin-delivery.service.js';
+import { PinDeliveryService, type PinRecipient } from './pin-delivery.service.js';
 import { PinConfig } from './pin.config.js';
 import { PinService } from './pin.service.js';
 import { SecondFactorLockService } from './second-factor-lock.service.js';
@@ -28,10 +28,11 @@ export interface OpenAttempt {
   attemptsLeft: number;
 }
 
-/** Who the attempt is for: its user, the number the PIN goes to and the language of the SMS. */
+/** Who the attempt is for: its user, the number the PIN goes to, whether it is verified, the SMS language. */
 export interface AttemptOwner {
   id: string;
   phone: string;
+  phoneVerifiedAt: Date | null;
   locale: string | undefined;
 }
 
@@ -91,7 +92,7 @@ export class LoginAttemptsService {
         id,
         pin,
         owner.locale,
-        { ...this.recipient(attempt), client },
+        this.recipient(attempt, owner, client),
         allowance,
       );
     } catch (error) {
@@ -107,12 +108,8 @@ export class LoginAttemptsService {
    * passed), so two concurrent resends send one SMS; if the SMS fails the claim is undone and the old PIN
    * stays valid.
    */
-  async resend(
-    userId: string,
-    attemptId: string,
-    locale: string | undefined,
-    client: ClientContext,
-  ): Promise<OpenAttempt> {
+  async resend(owner: AttemptOwner, attemptId: string, client: ClientContext): Promise<OpenAttempt> {
+    const userId = owner.id;
     await this.lock.assertOpen(userId);
     const attempt = await this.findOpen(this.attempts.manager, userId, attemptId);
     const previousSentAt = attempt.pinSentAt;
@@ -137,7 +134,12 @@ export class LoginAttemptsService {
     const pin = this.pins.generate(attempt.phone);
     let delivery: DeliveryStatus;
     try {
-      delivery = await this.delivery.send(attempt.id, pin, locale, { ...this.recipient(attempt), client });
+      delivery = await this.delivery.send(
+        attempt.id,
+        pin,
+        owner.locale,
+        this.recipient(attempt, owner, client),
+      );
     } catch (error) {
       await this.attempts.update({ id: attempt.id, pinSentAt: now }, { pinSentAt: previousSentAt });
       throw error;
@@ -242,8 +244,10 @@ export class LoginAttemptsService {
     return attempt;
   }
 
-  private recipient(attempt: LoginAttempt): { phone: string; userId: string } {
-    return { phone: attempt.phone, userId: attempt.userId };
+  /** The attempt's number counts as verified only while it is the owner's verified phone. */
+  private recipient(attempt: LoginAttempt, owner: AttemptOwner, client: ClientContext): PinRecipient {
+    const verified = owner.phoneVerifiedAt !== null && owner.phone === attempt.phone;
+    return { phone: attempt.phone, userId: attempt.userId, client, verified };
   }
 
   private describe(attempt: LoginAttempt, delivery: DeliveryStatus): OpenAttempt {

@@ -3,8 +3,14 @@ import { AuditService } from '../../audit/audit.service.js';
 import { type ClientContext, validationFailed } from '../../common/index.js';
 import { assertPinDestination } from '../../phone/destination-policy.js';
 import { PhoneConfig } from '../../phone/phone.config.js';
-import { ipKey } from '../../rate-limit/ip-key.js';
-import { type Allowance, DAY, HOUR, MINUTE, RateLimiter } from '../../rate-limit/rate-limiter.service.js';
+import {
+  type Allowance,
+  DAY,
+  HOUR,
+  MINUTE,
+  perIpBuckets,
+  RateLimiter,
+} from '../../rate-limit/rate-limiter.service.js';
 import { SmsDeliveryService } from '../../sms/sms-delivery.service.js';
 import type { DeliveryStatus } from '../../sms/sms-message.entity.js';
 import { type SentSms, SmsDeliveryError, SmsSender } from '../../sms/sms-sender.js';
@@ -16,6 +22,8 @@ export interface PinRecipient {
   phone: string;
   userId: string;
   client: ClientContext;
+  /** The number is the account's verified phone (a login); else a new number (registration, phone change). */
+  verified: boolean;
   /** A registration: `userId` is not an account yet, so the audit trail does not name it. */
   newAccount?: boolean;
 }
@@ -39,16 +47,28 @@ export class PinDeliveryService {
     private readonly audit: AuditService,
   ) {}
 
-  /** Takes one PIN SMS from every budget (or refuses with 429, sending nothing). */
-  reserve({ phone, userId, client, newAccount }: PinRecipient): Promise<Allowance> {
+  /**
+   * Takes one PIN SMS from every budget (or refuses with 429, sending nothing), after the destination
+   * policy. A verified number draws from the login budgets; a new number (registration, phone change, a
+   * number not verified yet) from budgets of its own, so that nobody can spend, by registering, what
+   * verified users need to log in.
+   */
+  reserve({ phone, userId, client, verified, newAccount }: PinRecipient): Promise<Allowance> {
     assertPinDestination(phone, this.phones);
     const l = this.config.smsLimits;
+    const pool = verified ? 'sms' : 'sms-new';
+    const name = verified ? 'sms' : 'sms_new_number';
     return this.limiter.consume(
       [
-        { name: 'sms_per_phone_hour', key: `sms:phone:${phone}`, limit: l.perPhoneHour, windowSeconds: HOUR },
         {
-          name: 'sms_per_phone_day',
-          key: `sms:phone-day:${phone}`,
+          name: `${name}_per_phone_hour`,
+          key: `${pool}:phone:${phone}`,
+          limit: l.perPhoneHour,
+          windowSeconds: HOUR,
+        },
+        {
+          name: `${name}_per_phone_day`,
+          key: `${pool}:phone-day:${phone}`,
           limit: l.perPhoneDay,
           windowSeconds: DAY,
         },
@@ -58,13 +78,15 @@ export class PinDeliveryService {
           limit: l.perAccountHour,
           windowSeconds: HOUR,
         },
-        {
-          name: 'sms_per_ip_hour',
-          key: `sms:ip:${ipKey(client.ip)}`,
-          limit: l.perIpHour,
-          windowSeconds: HOUR,
-        },
-        { name: 'sms_global_minute', key: 'sms:global', limit: l.globalPerMinute, windowSeconds: MINUTE },
+        ...perIpBuckets(`${name}_per_ip_hour`, `${pool}:ip`, client.ip, l.perIpHour, HOUR),
+        verified
+          ? { name: 'sms_global_minute', key: 'sms:global', limit: l.globalPerMinute, windowSeconds: MINUTE }
+          : {
+              name: 'sms_new_number_global_minute',
+              key: 'sms-new:global',
+              limit: l.newNumbersGlobalPerMinute,
+              windowSeconds: MINUTE,
+            },
       ],
       { client, userId: newAccount ? null : userId },
     );

@@ -2,8 +2,12 @@ import { z } from 'zod';
 import { type Env, int, optionalString } from '../../config/index.js';
 import { PIN_SMS_LOCALES, renderPinSms, segments } from './pin-message.js';
 
-/** The PIN: its shape and life, the guesses it allows, and the SMS budgets it may spend (0 = off). */
+/** The PIN: its shape and life, the guesses it allows, its SMS text, and the SMS budgets it may spend (0 = off). */
 export function loadPinConfig(env: Env) {
+  const length = env.read('PIN_LENGTH', int(6, 4, 8));
+  env.unsafe('PIN_LENGTH', length < 6, 'fewer than 6 digits (NIST SP 800-63B asks for at least 6)');
+  const maxAttempts = env.read('PIN_MAX_ATTEMPTS', int(5, 1, 20));
+  env.unsafe('PIN_MAX_ATTEMPTS', maxAttempts > 10, 'more than 10 guesses per PIN');
   const brand = env.read(
     'SMS_BRAND',
     z
@@ -16,13 +20,13 @@ export function loadPinConfig(env: Env) {
       .default('XOXZO'),
   );
   return {
-    length: env.read('PIN_LENGTH', int(6, 4, 8)),
+    length,
     ttlSeconds: env.read('PIN_TTL_SECONDS', int(300, 60, 600)),
     /** Wrong PINs before the login attempt closes (a resend does not reset the count). */
-    maxAttempts: env.read('PIN_MAX_ATTEMPTS', int(5, 1, 20)),
+    maxAttempts,
     resendSeconds: env.read('PIN_RESEND_SECONDS', int(30, 0, 3600)),
     /** PIN checks per account per 15 minutes, across all its login attempts. */
-    checksPerAccount15Min: env.read('PIN_CHECKS_PER_ACCOUNT_15MIN', int(10, 0, 1000)),
+    checksPerAccount15Min: env.limit('PIN_CHECKS_PER_ACCOUNT_15MIN', 10, 1000),
     /**
      * Consecutive wrong PINs per account, across attempts (reset only by a right PIN), that suspend its
      * second factor for `lockoutSeconds` (NIST SP 800-63B-4 §3.2.2: at most 100).
@@ -33,13 +37,20 @@ export function loadPinConfig(env: Env) {
     brand,
     /** `APP_ORIGIN_DOMAIN`: adds the WebOTP line `@<domain> #<pin>` to the SMS. */
     appOriginDomain: appOriginDomainOf(env, env.valid('SMS_BRAND') ? brand : undefined),
-    /** Budgets for PIN SMS (registration, login and resend all count). */
+    /**
+     * Budgets for PIN SMS. Numbers verified on their account (logins, resends) and new numbers
+     * (registrations, numbers not verified yet) count in separate buckets, so registration traffic cannot
+     * spend what verified users need to log in.
+     */
     smsLimits: {
-      perPhoneHour: env.read('SMS_LIMIT_PER_PHONE_HOUR', int(5, 0, 1000)),
-      perPhoneDay: env.read('SMS_LIMIT_PER_PHONE_DAY', int(10, 0, 10000)),
-      perAccountHour: env.read('SMS_LIMIT_PER_ACCOUNT_HOUR', int(10, 0, 1000)),
-      perIpHour: env.read('SMS_LIMIT_PER_IP_HOUR', int(10, 0, 100000)),
-      globalPerMinute: env.read('SMS_LIMIT_GLOBAL_PER_MINUTE', int(100, 0, 1000000)),
+      perPhoneHour: env.limit('SMS_LIMIT_PER_PHONE_HOUR', 5, 1000),
+      perPhoneDay: env.limit('SMS_LIMIT_PER_PHONE_DAY', 10, 10000),
+      perAccountHour: env.limit('SMS_LIMIT_PER_ACCOUNT_HOUR', 10, 1000),
+      perIpHour: env.limit('SMS_LIMIT_PER_IP_HOUR', 10, 100000),
+      /** Every PIN SMS to a verified number (logins, resends). */
+      globalPerMinute: env.limit('SMS_LIMIT_GLOBAL_PER_MINUTE', 100, 1000000),
+      /** Every PIN SMS to a number not verified yet (registrations and their resends). */
+      newNumbersGlobalPerMinute: env.limit('REGISTRATION_SMS_LIMIT_GLOBAL_PER_MINUTE', 50, 1000000),
     },
   };
 }

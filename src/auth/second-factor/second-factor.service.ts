@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { ClientContext, PartialPrincipal } from '../../common/index.js';
 import { QUARTER_HOUR, RateLimiter } from '../../rate-limit/rate-limiter.service.js';
 import { UniqueViolation, UsersService } from '../../users/users.service.js';
-import { phoneTaken } from '../auth-errors.js';
+import { challengeClosed, phoneTaken } from '../auth-errors.js';
 import { AuthResponses } from '../auth-responses.js';
 import type { ChallengeResponse, SessionResponse } from '../dto/auth-responses.js';
 import { SessionsService } from '../sessions/sessions.service.js';
@@ -67,9 +67,8 @@ export class SecondFactorService {
   }
 
   async resend(principal: PartialPrincipal, client: ClientContext): Promise<ChallengeResponse> {
-    const locale = (await this.users.findById(principal.userId))?.locale;
-    return this.responses.challenge(
-      await this.attempts.resend(principal.userId, principal.attemptId, locale, client),
-    );
+    const user = await this.users.findById(principal.userId);
+    if (!user) throw challengeClosed();
+    return this.responses.challenge(await this.attempts.resend(user, principal.attemptId, client));
   }
 }

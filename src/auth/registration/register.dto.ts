@@ -1,6 +1,6 @@
 import { IsOptional, IsString, Matches } from 'class-validator';
 import { IsInternationalPhone } from '../../phone/phone.validator.js';
-import { IsLoginEmail, IsPassword, PASSWORD_MIN_LENGTH } from './credentials.js';
+import { IsLoginEmail, IsPassword, PASSWORD_MIN_LENGTH } from '../dto/credentials.js';
 
 export class RegisterDto {
   @IsLoginEmail()

@@ -1,8 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { AppConfig, ConfigError, loadConfig } from './app-config.js';
+import { isWeakSecret } from './auth/sessions/jwt.config.js';
 
 const SECRET = 'a-test-jwt-secret-of-more-than-32-characters';
 const XOXZO = { XOXZO_API_SID: 'ACsid0123', XOXZO_API_AUTH_TOKEN: 'token-0123' };
+/** What production needs besides the secret and the Xoxzo credentials. */
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  JWT_SECRET: SECRET,
+  DATABASE_URL: 'postgres://u:p@db.internal:5432/auth',
+  SMS_ALLOWED_COUNTRIES: 'JP',
+  ...XOXZO,
+};
 
 /** The ConfigError `loadConfig` throws for this environment (fails the test if it throws nothing else). */
 function rejectionOf(env: Record<string, string | undefined>): ConfigError {
@@ -74,12 +84,7 @@ describe(loadConfig.name, () => {
     });
 
     it('listens on 0.0.0.0 in production', () => {
-      const config = loadConfig({
-        NODE_ENV: 'production',
-        JWT_SECRET: SECRET,
-        SMS_ALLOWED_COUNTRIES: 'JP',
-        ...XOXZO,
-      });
+      const config = loadConfig(PRODUCTION);
       expect(config.http.host).toBe('0.0.0.0');
       expect(config.http.port).toBe(3000);
     });
@@ -135,8 +140,8 @@ describe(loadConfig.name, () => {
     });
 
     it('JWT_SECRET shorter than 32 characters', () => {
-      expectRejected({ JWT_SECRET: 'x'.repeat(31) }, 'JWT_SECRET');
-      expect(loadConfig({ JWT_SECRET: 'x'.repeat(32) }).jwt.secret).toBe('x'.repeat(32));
+      expectRejected({ JWT_SECRET: SECRET.slice(0, 31) }, 'JWT_SECRET');
+      expect(loadConfig({ JWT_SECRET: SECRET.slice(0, 32) }).jwt.secret).toBe(SECRET.slice(0, 32));
     });
 
     it('production without JWT_SECRET', () => {
@@ -147,14 +152,9 @@ describe(loadConfig.name, () => {
       expectRejected({ NODE_ENV: 'production', JWT_SECRET: SECRET }, 'SMS_DRIVER');
     });
 
-    it('accepts production with SMS_DRIVER=console set explicitly', () => {
-      const config = loadConfig({
-        NODE_ENV: 'production',
-        JWT_SECRET: SECRET,
-        SMS_DRIVER: 'console',
-        SMS_ALLOWED_COUNTRIES: 'JP',
-      });
-      expect(config.sms.driver).toBe('console');
+    it('refuses production with SMS_DRIVER=console, even set explicitly', () => {
+      const error = expectRejected({ ...PRODUCTION, SMS_DRIVER: 'console' }, 'SMS_DRIVER');
+      expect(error.message).toContain('refused when NODE_ENV=production');
     });
 
     it('SMS_DRIVER=xoxzo without SID and token', () => {
@@ -460,24 +460,122 @@ describe('SMS provider settings that would fail at send time are refused at boot
   });
 });
 
-describe('where PINs may go', () => {
-  it('requires SMS_ALLOWED_COUNTRIES in production; * is the explicit opt-out, logged as a warning', () => {
-    expectRejected({ NODE_ENV: 'production', JWT_SECRET: SECRET, ...XOXZO }, 'SMS_ALLOWED_COUNTRIES');
-    const anywhere = loadConfig({
-      NODE_ENV: 'production',
-      JWT_SECRET: SECRET,
-      ...XOXZO,
-      SMS_ALLOWED_COUNTRIES: '*',
-    });
+describe('production fails closed', () => {
+  it('accepts the documented production setup', () => {
+    const config = loadConfig(PRODUCTION);
+    expect(config.sms.driver).toBe('xoxzo');
+    expect(config.phone.allowedCountries).toEqual(['JP']);
+    expect(config.warnings).toEqual([]);
+  });
+
+  it.each(['0.0.0.0', '::', '192.168.1.20', 'example.com'])(
+    'refuses HOST=%s outside production, naming NODE_ENV',
+    (host) => {
+      for (const nodeEnv of ['development', 'test']) {
+        const error = expectRejected({ NODE_ENV: nodeEnv, HOST: host }, 'HOST');
+        expect(error.message).toContain('NODE_ENV');
+      }
+    },
+  );
+
+  it.each(['127.0.0.1', '127.10.0.1', '::1', 'localhost'])(
+    'accepts HOST=%s (loopback) outside production',
+    (host) => {
+      expect(loadConfig({ HOST: host }).http.host).toBe(host);
+    },
+  );
+
+  it('requires DATABASE_URL (no embedded PostgreSQL in production)', () => {
+    const { DATABASE_URL: _omitted, ...rest } = PRODUCTION;
+    expectRejected(rest, 'DATABASE_URL');
+  });
+
+  it('requires SMS_ALLOWED_COUNTRIES; * is the explicit opt-out, logged as a warning', () => {
+    const { SMS_ALLOWED_COUNTRIES: _omitted, ...rest } = PRODUCTION;
+    expectRejected(rest, 'SMS_ALLOWED_COUNTRIES');
+    const anywhere = loadConfig({ ...PRODUCTION, SMS_ALLOWED_COUNTRIES: '*' });
     expect(anywhere.phone.allowedCountries).toEqual([]);
+    expect(anywhere.warnings).toEqual([expect.stringContaining('SMS_ALLOWED_COUNTRIES=*')]);
     expect(loadConfig({ SMS_ALLOWED_COUNTRIES: '*' }).phone.allowedCountries).toEqual([]);
   });
 
-  it('SMS_BLOCKED_PREFIXES defaults to known toll-fraud ranges', () => {
+  it('requires an https XOXZO_API_URL, a loopback host excepted', () => {
+    expectRejected({ ...PRODUCTION, XOXZO_API_URL: 'http://sms.example.com' }, 'XOXZO_API_URL');
+    for (const url of [
+      'http://127.0.0.1:8080',
+      'http://localhost:9000',
+      'http://[::1]:9000',
+      'https://api.xoxzo.com',
+    ]) {
+      expect(loadConfig({ ...PRODUCTION, XOXZO_API_URL: url }).sms.xoxzo.apiUrl).toBe(url);
+    }
+    expect(loadConfig({ XOXZO_API_URL: 'http://sms.example.com' }).sms.xoxzo.apiUrl).toBe(
+      'http://sms.example.com',
+    );
+  });
+
+  it.each([
+    ['PIN_LENGTH', '5'],
+    ['PIN_MAX_ATTEMPTS', '11'],
+    ['REFRESH_REUSE_GRACE_SECONDS', '11'],
+    ['SMS_LIMIT_PER_PHONE_HOUR', '0'],
+    ['SMS_LIMIT_PER_PHONE_DAY', '0'],
+    ['SMS_LIMIT_PER_ACCOUNT_HOUR', '0'],
+    ['SMS_LIMIT_PER_IP_HOUR', '0'],
+    ['SMS_LIMIT_GLOBAL_PER_MINUTE', '0'],
+    ['REGISTRATION_SMS_LIMIT_GLOBAL_PER_MINUTE', '0'],
+    ['REGISTRATION_LIMIT_PER_IP_HOUR', '0'],
+    ['REGISTRATION_LIMIT_PER_EMAIL_HOUR', '0'],
+    ['LOGIN_LIMIT_PER_IP_15MIN', '0'],
+    ['LOGIN_LOCKOUT_THRESHOLD', '0'],
+    ['PIN_CHECKS_PER_ACCOUNT_15MIN', '0'],
+  ])('refuses the weakening %s=%s unless UNSAFE_SETTINGS names it (then warns)', (name, value) => {
+    const error = expectRejected({ ...PRODUCTION, [name]: value }, name);
+    expect(error.message).toContain('UNSAFE_SETTINGS');
+    const accepted = loadConfig({ ...PRODUCTION, [name]: value, UNSAFE_SETTINGS: `PIN_LENGTH, ${name}` });
+    expect(accepted.warnings).toEqual([expect.stringContaining(name)]);
+    // Outside production the same setting is simply taken (tests, local experiments).
+    expect(() => loadConfig({ [name]: value })).not.toThrow();
+  });
+
+  it('accepts the safe ends of those ranges without UNSAFE_SETTINGS', () => {
+    const config = loadConfig({
+      ...PRODUCTION,
+      PIN_LENGTH: '6',
+      PIN_MAX_ATTEMPTS: '10',
+      REFRESH_REUSE_GRACE_SECONDS: '10',
+    });
+    expect(config.warnings).toEqual([]);
+  });
+});
+
+describe('JWT_SECRET strength', () => {
+  it.each([
+    ['one character repeated', 'a'.repeat(32)],
+    ['a 4-character pattern repeated', 'abcd'.repeat(8)],
+    ['fewer than 8 distinct characters', 'abcdefgabcdefgabcdefgabcdefgabcd'],
+    ['an 8-character pattern repeated', 'abcdefgh'.repeat(4)],
+    ['a 16-character pattern repeated', 'correct-horse-01'.repeat(3)],
+  ])('refuses %s', (_label, secret) => {
+    expectRejected({ JWT_SECRET: secret }, 'JWT_SECRET');
+  });
+
+  it('accepts every output of `openssl rand -hex 32` and `openssl rand -base64 48` (1000 of each)', () => {
+    for (let i = 0; i < 1000; i++) {
+      for (const secret of [randomBytes(32).toString('hex'), randomBytes(48).toString('base64')]) {
+        expect(isWeakSecret(secret)).toBe(false);
+      }
+    }
+    expect(loadConfig({ JWT_SECRET: randomBytes(32).toString('hex') }).jwt.secretGenerated).toBe(false);
+  });
+});
+
+describe('SMS_BLOCKED_PREFIXES', () => {
+  it('defaults to known toll-fraud ranges', () => {
     expect(loadConfig({}).phone.blockedPrefixes).toEqual(['+7840', '+7940', '+99544']);
   });
 
-  it('SMS_BLOCKED_PREFIXES takes E.164 prefixes, and refuses anything else', () => {
+  it('takes E.164 prefixes, and refuses anything else', () => {
     expect(loadConfig({ SMS_BLOCKED_PREFIXES: '+7840, +4470' }).phone.blockedPrefixes).toEqual([
       '+7840',
       '+4470',

@@ -25,11 +25,13 @@ export function loadSmsConfig(env: Env, context: SmsConfigContext) {
     if (!sid) env.problem('XOXZO_API_SID', 'required when SMS_DRIVER=xoxzo');
     if (!authToken) env.problem('XOXZO_API_AUTH_TOKEN', 'required when SMS_DRIVER=xoxzo');
   }
-  if (env.production && driver === 'console' && explicitDriver !== 'console') {
+  if (env.production && driver === 'console') {
     env.problem(
       'SMS_DRIVER',
-      'NODE_ENV=production would fall back to the console SMS driver (PINs in the log); ' +
-        'set XOXZO_API_SID/XOXZO_API_AUTH_TOKEN, or SMS_DRIVER=console explicitly',
+      explicitDriver === 'console'
+        ? 'console (PINs in the log) is refused when NODE_ENV=production'
+        : 'NODE_ENV=production would fall back to the console SMS driver (PINs in the log); ' +
+            'set XOXZO_API_SID and XOXZO_API_AUTH_TOKEN',
     );
   }
   const testNumbers = testNumbersOf(env, context.pinLength);
@@ -38,13 +40,7 @@ export function loadSmsConfig(env: Env, context: SmsConfigContext) {
   return {
     driver,
     xoxzo: {
-      apiUrl: env.read(
-        'XOXZO_API_URL',
-        z
-          .url({ protocol: /^https?$/ })
-          .default('https://api.xoxzo.com')
-          .transform((u) => u.replace(/\/+$/, '')),
-      ),
+      apiUrl: apiUrlOf(env),
       sid,
       authToken,
       sender: env.read(
@@ -79,6 +75,26 @@ export function loadSmsConfig(env: Env, context: SmsConfigContext) {
     /** E.164 → fixed PIN; such numbers never reach the provider. Empty when not enabled. */
     testNumbers,
   };
+}
+
+/** `XOXZO_API_URL`; in production only https (a loopback host excepted: local fakes and sidecars). */
+function apiUrlOf(env: Env): string {
+  const url = env.read(
+    'XOXZO_API_URL',
+    z
+      .url({ protocol: /^https?$/ })
+      .default('https://api.xoxzo.com')
+      .transform((u) => u.replace(/\/+$/, '')),
+  );
+  const { protocol, hostname } = new URL(url);
+  const loopback = hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+  if (env.production && protocol !== 'https:' && !loopback) {
+    env.problem(
+      'XOXZO_API_URL',
+      'must be https:// when NODE_ENV=production (credentials travel with every call)',
+    );
+  }
+  return url;
 }
 
 export abstract class SmsConfig {}

@@ -91,7 +91,8 @@ describe(TestNumbersSmsSender.name, () => {
   it('production without SMS_TEST_NUMBERS_IN_PRODUCTION → the list is empty, every number is real', () => {
     const { sender, numbers } = build({
       NODE_ENV: 'production',
-      JWT_SECRET: 'x'.repeat(40),
+      JWT_SECRET: 'test-numbers-int-spec-secret-9f8e7d6c5b4a',
+      DATABASE_URL: 'postgres://db.internal/auth',
       SMS_ALLOWED_COUNTRIES: '*',
       SMS_TEST_NUMBERS: `${TEST_NUMBER}:123456`,
     });

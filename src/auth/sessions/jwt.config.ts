@@ -13,7 +13,19 @@ export function loadJwtConfig(env: Env, generateSecret: () => string = () => ran
   if (env.production && !secret) env.problem('JWT_SECRET', 'required when NODE_ENV=production');
   if (secret && secret.length < MIN_SECRET_LENGTH) {
     env.problem('JWT_SECRET', `must be at least ${MIN_SECRET_LENGTH} characters`);
+  } else if (secret && isWeakSecret(secret)) {
+    env.problem(
+      'JWT_SECRET',
+      'too easy to guess (fewer than 8 distinct characters, or one short pattern repeated); ' +
+        'use e.g. the output of `openssl rand -hex 32`',
+    );
   }
+  const refreshReuseGraceSeconds = env.read('REFRESH_REUSE_GRACE_SECONDS', int(5, 0, 60));
+  env.unsafe(
+    'REFRESH_REUSE_GRACE_SECONDS',
+    refreshReuseGraceSeconds > 10,
+    'over 10 s gives a stolen refresh token a long window',
+  );
   return {
     secret: secret ?? generateSecret(),
     /** True when no JWT_SECRET was set and a random one was made for this process (dev/test only). */
@@ -25,7 +37,7 @@ export function loadJwtConfig(env: Env, generateSecret: () => string = () => ran
     accessTokenTtlSeconds: env.read('ACCESS_TOKEN_TTL_SECONDS', int(900, 60, 86400)),
     refreshTokenTtlSeconds: env.read('REFRESH_TOKEN_TTL_SECONDS', int(2592000, 300, 31536000)),
     /** A refresh token spent less than this long ago is a benign race, not reuse (no revocation). */
-    refreshReuseGraceSeconds: env.read('REFRESH_REUSE_GRACE_SECONDS', int(5, 0, 60)),
+    refreshReuseGraceSeconds,
     /** A session ends this long after its second factor, however often it is refreshed. */
     sessionMaxSeconds: env.read('SESSION_MAX_SECONDS', int(7776000, 300, 31536000)),
   };
@@ -33,3 +45,17 @@ export function loadJwtConfig(env: Env, generateSecret: () => string = () => ran
 
 export abstract class JwtConfig {}
 export interface JwtConfig extends ReturnType<typeof loadJwtConfig> {}
+
+/**
+ * A secret an attacker would try early: few distinct characters (`aaaa…`, `abab…`), or a short pattern
+ * repeated (`abcdefgh` × 4). Random secrets (`openssl rand -hex 32`, `-base64 48`) never are.
+ */
+export function isWeakSecret(secret: string): boolean {
+  if (new Set(secret).size < 8) return true;
+  for (let period = 1; period <= secret.length / 2; period++) {
+    if (secret.length % period === 0 && secret.slice(0, period).repeat(secret.length / period) === secret) {
+      return true;
+    }
+  }
+  return false;
+}

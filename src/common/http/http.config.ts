@@ -16,9 +16,17 @@ export function loadHttpConfig(env: Env) {
       env.problem('CORS_ORIGINS', `${origin} is not an origin like https://app.example.com`);
     }
   }
+  const host = env.read('HOST', optionalString) ?? (env.production ? '0.0.0.0' : '127.0.0.1');
+  if (!env.production && !isLoopback(host)) {
+    env.problem(
+      'HOST',
+      `${host} is reachable from other machines, but NODE_ENV=${env.nodeEnv} has development defaults ` +
+        '(console SMS, generated secrets, no limits required): listen on 127.0.0.1, or set NODE_ENV=production',
+    );
+  }
   return {
     port: env.read('PORT', int(3000, 0, 65535)),
-    host: env.read('HOST', optionalString) ?? (env.production ? '0.0.0.0' : '127.0.0.1'),
+    host,
     trustProxy: trustProxyOf(env),
     corsOrigins,
   };
@@ -58,4 +66,9 @@ function isTrustProxyEntry(entry: string): boolean {
   const prefix = entry.slice(slash + 1);
   if (family === 0 || !/^[0-9]{1,3}$/.test(prefix)) return false;
   return Number(prefix) >= (family === 4 ? 8 : 32) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }

@@ -203,6 +203,19 @@ describe('error responses: {statusCode, code, message}', () => {
   });
 
   describe('409 EMAIL_TAKEN', () => {
+    it('reads full-width and other compatibility forms of an email as the plain address (NFKC)', async () => {
+      const id = newIdentity();
+      const [local, domain] = id.email.split('@');
+      // Full-width letters and digits (U+FF01…), and the full-width @ sign.
+      const fullWidth =
+        [...local].map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).join('') + '＠' + domain;
+      expect((await post('/auth/register', { ...id, email: fullWidth })).status).toBe(201);
+      const stored = await t.db.query('SELECT email FROM users WHERE email = $1', [id.email]);
+      expect(stored.rows).toHaveLength(1);
+      expectError(await post('/auth/register', { ...newIdentity(), email: id.email }), 409, 'EMAIL_TAKEN');
+      expect((await post('/auth/login', { email: id.email, password: id.password })).status).toBe(200);
+    });
+
     it('refuses the same email twice', async () => {
       const id = newIdentity();
       expect((await post('/auth/register', id)).status).toBe(201);

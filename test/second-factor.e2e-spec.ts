@@ -216,6 +216,17 @@ describe('second factor, default settings (6 digits, 5 attempts, 30 s resend coo
   });
 
   describe('partial token expiry', () => {
+    it('never promises a PIN more time than its login attempt has left', async () => {
+      const c = await register(t);
+      await t.db.query("UPDATE login_attempts SET expires_at = now() + interval '40 seconds' WHERE id = $1", [
+        c.attemptId,
+      ]);
+      const res = await t.get('/auth/2fa/status', c.token);
+      expect(res.status).toBe(200);
+      expect(res.body.expiresIn).toBeLessThanOrEqual(40);
+      expect(res.body.expiresIn).toBeGreaterThan(30);
+    });
+
     it('closes an attempt whose expires_at has passed, even with the right PIN', async () => {
       const c = await register(t);
       await t.db.query("UPDATE login_attempts SET expires_at = now() - interval '1 second' WHERE id = $1", [

@@ -28,7 +28,10 @@ export class AuthResponses {
     return {
       channel: 'sms',
       to: maskPhone(attempt.phone),
-      expiresIn: secondsUntil(attempt.pinExpiresAt),
+      // Never more than the login attempt itself has left.
+      expiresIn: secondsUntil(
+        new Date(Math.min(attempt.pinExpiresAt.getTime(), attempt.expiresAt.getTime())),
+      ),
       resendIn: secondsUntil(attempt.resendAt),
       delivery: attempt.delivery,
       attemptsLeft: attempt.attemptsLeft,

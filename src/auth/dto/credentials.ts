@@ -6,12 +6,17 @@ export const PASSWORD_MIN_LENGTH = 8;
 /** Long enough for passphrases and managers, short enough that hashing cannot be used to burn CPU. */
 export const PASSWORD_MAX_LENGTH = 128;
 
-/** Emails are compared case-insensitively: trimmed and lower-cased on the way in. */
+/**
+ * Emails are compared as one form: NFKC-normalised (full-width and other look-alike compatibility forms
+ * become plain characters), trimmed and lower-cased on the way in.
+ */
+export function normaliseEmail(value: string): string {
+  return value.normalize('NFKC').trim().toLowerCase();
+}
+
 export function IsLoginEmail(): PropertyDecorator {
   return applyDecorators(
-    Transform(({ value }: { value: unknown }) =>
-      typeof value === 'string' ? value.trim().toLowerCase() : value,
-    ),
+    Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? normaliseEmail(value) : value)),
     IsString(),
     MaxLength(254),
     IsEmail({}, { message: 'email must be a valid email address' }),

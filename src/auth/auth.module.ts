@@ -25,6 +25,7 @@ import { SecondFactorFailure } from './second-factor/second-factor-failure.entit
 import { SecondFactorLockService } from './second-factor/second-factor-lock.service.js';
 import { SecondFactorController } from './second-factor/second-factor.controller.js';
 import { SecondFactorService } from './second-factor/second-factor.service.js';
+import { RefreshRotationService } from './sessions/refresh-rotation.service.js';
 import { RefreshToken } from './sessions/refresh-token.entity.js';
 import { Session } from './sessions/session.entity.js';
 import { SessionsService } from './sessions/sessions.service.js';
@@ -61,6 +62,7 @@ export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure,
     SecondFactorService,
     SecondFactorLockService,
     RegistrationService,
+    RefreshRotationService,
     SessionsService,
     TokensService,
     JwtAuthGuard,

@@ -7,6 +7,7 @@ import { phoneTaken } from './auth-errors.js';
 import { AuthResponses } from './auth-responses.js';
 import type { ChallengeResponse, SessionResponse } from './dto/auth-responses.js';
 import { LoginAttemptsService } from './second-factor/login-attempts.service.js';
+import { RefreshRotationService } from './sessions/refresh-rotation.service.js';
 import { SessionsService } from './sessions/sessions.service.js';
 
 /** The step after the password, refresh and logout. Controllers only call this. */
@@ -16,6 +17,7 @@ export class AuthService {
     private readonly users: UsersService,
     private readonly attempts: LoginAttemptsService,
     private readonly sessions: SessionsService,
+    private readonly rotation: RefreshRotationService,
     private readonly responses: AuthResponses,
     private readonly audit: AuditService,
   ) {}
@@ -39,7 +41,7 @@ export class AuthService {
   }
 
   async refresh(refreshToken: string, client: ClientContext): Promise<SessionResponse> {
-    return this.responses.session(await this.sessions.rotate(refreshToken, client));
+    return this.responses.session(await this.rotation.rotate(refreshToken, client));
   }
 
   /** Ends the caller's session, and the session of `refreshToken` too when it is one of the caller's. */

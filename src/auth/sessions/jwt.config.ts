@@ -36,7 +36,10 @@ export function loadJwtConfig(env: Env, generateSecret: () => string = () => ran
     partialTokenTtlSeconds: env.read('PARTIAL_TOKEN_TTL_SECONDS', int(600, 60, 3600)),
     accessTokenTtlSeconds: env.read('ACCESS_TOKEN_TTL_SECONDS', int(900, 60, 86400)),
     refreshTokenTtlSeconds: env.read('REFRESH_TOKEN_TTL_SECONDS', int(2592000, 300, 31536000)),
-    /** A refresh token spent less than this long ago is a benign race, not reuse (no revocation). */
+    /**
+     * A refresh token presented again less than this long after it was spent gets the same successor back
+     * (a client racing itself); later, or always with 0, it is reuse and revokes the session.
+     */
     refreshReuseGraceSeconds,
     /** A session ends this long after its second factor, however often it is refreshed. */
     sessionMaxSeconds: env.read('SESSION_MAX_SECONDS', int(7776000, 300, 31536000)),

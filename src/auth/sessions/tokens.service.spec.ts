@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { JwtService } from '@nestjs/jwt';
 import { loadConfig } from '../../app-config.js';
@@ -237,6 +237,49 @@ describe(TokensService.name, () => {
         tokensService({ JWT_SECRET: 'a-completely-different-secret-9876543210' }).hashRefreshToken(token),
       ).toEqual(hash);
       expect(tokens.hashRefreshToken(`${token}x`).equals(hash)).toBe(false);
+    });
+
+    describe('successors (idempotent rotation)', () => {
+      const OTHER_SECRET = 'a-completely-different-secret-9876543210';
+
+      it('are 43 base64url characters, with their SHA-256 as the hash to store', () => {
+        const tokens = tokensService();
+        const { token } = tokens.newRefreshToken();
+        const successor = tokens.successorRefreshToken(token);
+        expect(successor.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(successor.token).not.toBe(token);
+        expect(successor.hash.equals(tokens.hashRefreshToken(successor.token))).toBe(true);
+      });
+
+      it('are deterministic under one JWT_SECRET (every duplicate gets the same one), distinct per token', () => {
+        const { token } = tokensService().newRefreshToken();
+        const a = tokensService().successorRefreshToken(token);
+        const b = tokensService().successorRefreshToken(token);
+        expect(b.token).toBe(a.token);
+        const chain = [token, a.token];
+        for (let i = 0; i < 20; i++) chain.push(tokensService().successorRefreshToken(chain.at(-1)!).token);
+        expect(new Set(chain).size).toBe(chain.length);
+        expect(tokensService().successorRefreshToken(`${token}x`).token).not.toBe(a.token);
+      });
+
+      it('cannot be predicted without the server key: another JWT_SECRET, or keys anyone has, give another', () => {
+        const tokens = tokensService();
+        const { token } = tokens.newRefreshToken();
+        const successor = tokens.successorRefreshToken(token).token;
+        expect(tokensService({ JWT_SECRET: OTHER_SECRET }).successorRefreshToken(token).token).not.toBe(
+          successor,
+        );
+        // Not a plain hash of the token, nor an HMAC with JWT_SECRET itself or with another purpose's key.
+        const keys = new AuthKeys(loadConfig({ JWT_SECRET: SECRET }).jwt);
+        const guesses = [
+          createHash('sha256').update(token).digest('base64url'),
+          ...[SECRET, keys.accessToken, keys.partialToken, keys.pinHmac].map((key) =>
+            createHmac('sha256', key).update(token).digest('base64url'),
+          ),
+        ];
+        expect(guesses).not.toContain(successor);
+        expect(createHmac('sha256', keys.refreshSuccessor).update(token).digest('base64url')).toBe(successor);
+      });
     });
   });
 });

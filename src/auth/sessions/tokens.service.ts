@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { FullPrincipal, PartialPrincipal } from '../../common/index.js';
@@ -35,7 +35,8 @@ export class InvalidTokenError extends Error {
 
 /**
  * Issues and checks the two kinds of JWT. They differ in signing key, `typ` header and `aud`, so neither
- * can pass for the other. Refresh tokens are opaque random strings, stored only as SHA-256.
+ * can pass for the other. Refresh tokens are opaque strings, stored only as SHA-256: the first of a session
+ * is random, each later one is its predecessor's successor (an HMAC with a server key).
  */
 @Injectable()
 export class TokensService {
@@ -118,6 +119,16 @@ export class TokensService {
   newRefreshToken(): { token: string; hash: Buffer } {
     const token = randomBytes(32).toString('base64url');
     return { token, hash: this.hashRefreshToken(token) };
+  }
+
+  /**
+   * The one token that replaces `token` when it is spent: HMAC-SHA256 under a key derived from JWT_SECRET,
+   * as 43 base64url characters like a random token. Deterministic, so a request that repeats a refresh
+   * within the grace window gets the same successor (no fork); unpredictable without the key.
+   */
+  successorRefreshToken(token: string): { token: string; hash: Buffer } {
+    const successor = createHmac('sha256', this.keys.refreshSuccessor).update(token).digest('base64url');
+    return { token: successor, hash: this.hashRefreshToken(successor) };
   }
 
   hashRefreshToken(token: string): Buffer {

@@ -1,7 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { AcceptsForm, Public } from '../common/index.js';
-import { XOXZO_DELIVERY_REPORTS_PATH } from './xoxzo-sms-sender.js';
-import { SmsDeliveryService } from './sms-delivery.service.js';
+import { SmsDeliveryService, XOXZO_DELIVERY_REPORTS_PATH } from './sms-delivery.service.js';
 
 /**
  * Xoxzo's delivery reports (`callbackurl`). Public, since Xoxzo cannot authenticate; it acts only for

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
@@ -7,6 +8,9 @@ import type { SentSms } from './sms-sender.js';
 import { XoxzoClient } from './xoxzo-client.js';
 
 const MESSAGE_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/** The path Xoxzo is asked to POST delivery reports to, under `PUBLIC_BASE_URL`. */
+export const XOXZO_DELIVERY_REPORTS_PATH = '/sms/xoxzo/delivery-reports';
 
 /**
  * Delivery status of the SMS this service sent. Xoxzo reports asynchronously to the callback URL with an
@@ -23,6 +27,12 @@ export class SmsDeliveryService {
     private readonly config: SmsConfig,
   ) {}
 
+  /** Where Xoxzo should report delivery: under PUBLIC_BASE_URL, with the Xoxzo driver only. */
+  callbackUrl(): string | undefined {
+    const { driver, publicBaseUrl } = this.config;
+    return driver === 'xoxzo' && publicBaseUrl ? `${publicBaseUrl}${XOXZO_DELIVERY_REPORTS_PATH}` : undefined;
+  }
+
   /**
    * Called when a provider accepted an SMS. `pending` until its delivery report arrives; `unknown` when none
    * will (console driver, test numbers, Xoxzo without PUBLIC_BASE_URL), so a client does not wait for it.
@@ -38,6 +48,18 @@ export class SmsDeliveryService {
       cost: null,
     });
     return status;
+  }
+
+  /** Called when a send may or may not have reached the recipient: no id, no report to wait for. */
+  async recordUncertain(reference: string): Promise<DeliveryStatus> {
+    await this.messages.insert({
+      messageId: `unknown-${randomUUID()}`,
+      reference,
+      status: 'unknown',
+      providerStatus: null,
+      cost: null,
+    });
+    return 'unknown';
   }
 
   /** The status of the newest SMS sent for `reference`. */

@@ -6,14 +6,14 @@ import { CircuitBreaker } from './circuit-breaker.js';
 import { ConsoleSmsSender } from './console-sms-sender.js';
 import { DEFAULT_RETRY_POLICY, ResilientSmsSender } from './resilient-sms-sender.js';
 import { DeliveryReportsController } from './delivery-reports.controller.js';
-import { SmsDeliveryService } from './sms-delivery.service.js';
+import { SmsDeliveryService, XOXZO_DELIVERY_REPORTS_PATH } from './sms-delivery.service.js';
 import { SmsHealth } from './sms-health.js';
 import { SmsMessage } from './sms-message.entity.js';
 import { SmsRetention } from './sms.retention.js';
 import { SmsSender } from './sms-sender.js';
 import { SmsTestNumbers, TestNumbersSmsSender } from './test-numbers.js';
 import { XoxzoClient } from './xoxzo-client.js';
-import { XOXZO_DELIVERY_REPORTS_PATH, XoxzoSmsSender } from './xoxzo-sms-sender.js';
+import { XoxzoSmsSender } from './xoxzo-sms-sender.js';
 
 /**
  * The sender chain for the configured driver:

@@ -14,4 +14,5 @@ export { ErrorCode } from './errors/error-codes.js';
 export { notFound, tooManyRequests, validationFailed } from './errors/errors.js';
 export { Client, type ClientContext, clientContextOf } from './http/client-context.js';
 export { AcceptsForm } from './http/json-only.guard.js';
+export { ServerKeys, ServerSecret } from './keys/server-keys.js';
 export { createValidationPipe } from './http/validation.js';

@@ -91,6 +91,10 @@ export class PinDeliveryService {
   ): Promise<DeliveryStatus> {
     const { phone, userId, client } = recipient;
     const charged: Allowance[] = [allowance ?? (await this.reserve(recipient))];
+    const tracked = await this.delivery.track(reference).catch(async (error: unknown) => {
+      await charged[0].release(); // nothing was sent
+      throw error;
+    });
     let sent: SentSms;
     try {
       sent = await this.sms.send(
@@ -99,13 +103,14 @@ export class PinDeliveryService {
           text: this.pins.message(pin, locale),
           locale,
           otp: { code: pin, minutes: this.pins.minutes() },
-          callbackUrl: this.delivery.callbackUrl(),
+          callbackUrl: tracked.callbackUrl,
         },
         { beforeRetry: async () => void charged.push(await this.reserve(recipient)) },
       );
     } catch (error) {
       if (error instanceof SmsDeliveryError && !error.mayHaveBeenSent) {
         for (const unit of charged) await unit.release();
+        await this.delivery.discard(tracked.id);
         await this.audit.record('pin_send_failed', client, userId, { reason: error.reason });
         if (error.reason === 'recipient_rejected') {
           throw validationFailed('phone: the SMS provider rejected this number');
@@ -120,10 +125,10 @@ export class PinDeliveryService {
       await this.audit.record('pin_send_uncertain', client, userId, {
         kind: error instanceof SmsDeliveryError ? error.kind : 'error',
       });
-      return this.delivery.recordUncertain(reference);
+      return this.delivery.recordUncertain(tracked.id);
     }
     await this.audit.record('pin_sent', client, userId);
-    return this.delivery.recordSent(sent, reference);
+    return this.delivery.recordSent(tracked.id, sent);
   }
 
   /** The delivery status of the newest PIN SMS for `reference`. */

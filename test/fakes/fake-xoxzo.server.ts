@@ -55,9 +55,9 @@ export type FakeFailure =
   | 'slow';
 
 export const FAKE_SID = 'ACfake0123456789';
+export const FAKE_TOKEN = 'fake-auth-token-abcdef';
 /** Nothing listens on port 1 (privileged, never an ephemeral port): connecting to it is refused. */
 export const REFUSING_URL = 'http://127.0.0.1:1';
-export const FAKE_TOKEN = 'fake-auth-token-abcdef';
 
 /**
  * A local stand-in for api.xoxzo.com, as strict as the real API is documented to be
@@ -68,6 +68,11 @@ export const FAKE_TOKEN = 'fake-auth-token-abcdef';
  * Template sends (`POST /sms/templates/<id>/messages/`) take JSON only, need a registered (`templates`) and
  * APPROVED template, and every `{placeholder}` of its body in `variables`. `setStatus()` changes what
  * `GET /sms/messages/<msgid>/` reports; `deliveryReport()` plays Xoxzo calling a message's `callbackurl`.
+ *
+ * Failures: `failNext` / `failAlways` answer the way the API or the network can fail, either before Xoxzo
+ * took the message or (`accepted`) after it did, when only the answer is lost; `refuseNext` makes the
+ * client's connections fail before any byte is written. `sent` holds every SMS accepted, so a test can
+ * check that one counted send reached the phone at most once.
  */
 export class FakeXoxzo {
   readonly sent: FakeSms[] = [];

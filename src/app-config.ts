@@ -6,6 +6,7 @@ import { PIN_SMS_LOCALES } from './auth/second-factor/pin-message.js';
 import { loadPinConfig, PinConfig } from './auth/second-factor/pin.config.js';
 import { JwtConfig, loadJwtConfig } from './auth/sessions/jwt.config.js';
 import { HttpConfig, loadHttpConfig } from './common/http/http.config.js';
+import { ServerKeys, ServerSecret } from './common/index.js';
 import { Env } from './config/index.js';
 import { DatabaseConfig, loadDatabaseConfig } from './database/database.config.js';
 import { loadPhoneConfig, PhoneConfig } from './phone/phone.config.js';
@@ -68,9 +69,15 @@ export function loadConfig(
 @Module({})
 class AppConfigModule {}
 
-/** Each slice injectable by its class (`constructor(private readonly sms: SmsConfig)`), everywhere. */
+/**
+ * Each slice injectable by its class (`constructor(private readonly sms: SmsConfig)`), everywhere; and the
+ * keys derived from the root secret (`ServerKeys`), whose one source is JWT_SECRET in the JWT slice.
+ */
 export function configModule(config: AppConfig): DynamicModule {
+  const secret: ServerSecret = { secret: config.jwt.secret };
   const providers: Provider[] = [
+    { provide: ServerSecret, useValue: secret },
+    { provide: ServerKeys, useClass: ServerKeys },
     { provide: HttpConfig, useValue: config.http },
     { provide: DatabaseConfig, useValue: config.database },
     { provide: AuditConfig, useValue: config.audit },

@@ -36,8 +36,8 @@ describe('the log never carries a PIN, password, token or Xoxzo credential (Xoxz
     secrets.push(Buffer.from(`${FAKE_SID}:${FAKE_TOKEN}`).toString('base64'));
 
     // Xoxzo failures that log alarms (credentials, credit, outage) before the first PIN goes out.
-    for (const failure of ['http401', 'http403', 'http500'] as const) {
-      t.xoxzo.failAlways(failure);
+    for (const failure of ['http401', 'http403', 'http503'] as const) {
+      t.xoxzo.failAlways(failure, { retryAfter: 1 });
       expect((await t.post('/auth/register', id)).status).toBe(503);
     }
     t.xoxzo.recover();
@@ -59,6 +59,12 @@ describe('the log never carries a PIN, password, token or Xoxzo credential (Xoxz
       401,
     );
     expect((await t.get('/users/me', 'not.a.token')).status).toBe(401);
+    // An uncertain send (Xoxzo took the SMS, then a 500) logs its outcome, not its PIN.
+    t.xoxzo.failNext('http500', 1, { accepted: true });
+    const uncertain = await t.post('/auth/login', { email: id.email, password: id.password });
+    expect(uncertain.status).toBe(200);
+    expect(uncertain.body.challenge.delivery).toBe('unknown');
+    secrets.push(t.xoxzo.lastPinFor(id.phone), uncertain.body.accessToken);
     secrets.push(pin, registered.body.accessToken, session.body.accessToken, session.body.refreshToken);
     secrets.push(refreshed.body.accessToken, refreshed.body.refreshToken, duplicate.body.accessToken);
 

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { FakeSms } from './fakes/fake-xoxzo.server.js';
 import { claimsOf, login, register, Registration, status, verify } from './support/auth-api.js';
-import { usersWithEmail } from './support/db.js';
+import { rateLimited, usersWithEmail } from './support/db.js';
 import { expectStatusAndCode } from './support/expect-error.js';
 import { HttpResult, newIdentity, registerAndVerify, startTestApp, TestApp } from './support/test-app.js';
+import { awayFromWindowEnd, MINUTE } from './support/windows.js';
 import { SmsHealth } from '../src/sms/sms-health.js';
 
 /**
@@ -422,47 +423,96 @@ describe('SMS test numbers in production, with SMS_TEST_NUMBERS_IN_PRODUCTION=tr
   });
 });
 
-describe('delivery status (PUBLIC_BASE_URL set: Xoxzo reports to /sms/xoxzo/delivery-reports)', () => {
-  const PUBLIC_BASE_URL = 'http://127.0.0.1:1';
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ env: { PUBLIC_BASE_URL } });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+interface Sent {
+  identity: Registration;
+  token: string;
+  attemptId: string;
+  msgid: string;
+  sms: FakeSms;
+  res: HttpResult;
+}
 
-  interface Sent {
-    identity: Registration;
-    token: string;
-    attemptId: string;
-    msgid: string;
-    sms: FakeSms;
-    res: HttpResult;
-  }
+/** What one delivery-report POST is made of: the query of its URL and its body. */
+interface Report {
+  query: string;
+  body: Record<string, string>;
+  as?: 'form' | 'json';
+}
 
-  async function registered(): Promise<Sent> {
-    const identity = newIdentity();
-    const res = await register(t, identity);
-    expect(res.status).toBe(201);
-    const sms = onlyNewSms(t, identity.phone);
-    const token = res.body.accessToken as string;
-    return { identity, token, attemptId: claimsOf(token).attemptId, msgid: sms.msgid, sms, res };
-  }
-
-  /** Plays Xoxzo calling the callback URL, at the app's real address. */
-  async function report(body: Record<string, string>, as: 'form' | 'json' = 'form'): Promise<number> {
-    const url = `${t.url.replace('[::1]', '127.0.0.1')}${DELIVERY_REPORTS_PATH}`;
-    const response = await fetch(url, {
+/** Delivery reports at the app's real address (PUBLIC_BASE_URL is not where the app listens in tests). */
+function reportsTo(t: TestApp) {
+  const base = `${t.url.replace('[::1]', '127.0.0.1')}${DELIVERY_REPORTS_PATH}`;
+  async function post({ query, body, as = 'form' }: Report, headers: Record<string, string> = {}) {
+    const response = await fetch(`${base}${query}`, {
       method: 'POST',
       headers: {
         'content-type': as === 'form' ? 'application/x-www-form-urlencoded' : 'application/json',
+        ...headers,
       },
       body: as === 'form' ? new URLSearchParams(body).toString() : JSON.stringify(body),
     });
     await response.arrayBuffer();
     return response.status;
   }
+  return {
+    post,
+    /** Plays Xoxzo: the report goes to the message's own callback URL (its signed query), with its msgid. */
+    signed(
+      s: Sent,
+      status = 'DELIVERED',
+      as: 'form' | 'json' = 'form',
+      headers: Record<string, string> = {},
+    ) {
+      const query = new URL(s.sms.fields.callbackurl).search;
+      return post({ query, body: { msgid: s.msgid, status }, as }, headers);
+    },
+  };
+}
+
+async function registered(t: TestApp): Promise<Sent> {
+  const identity = newIdentity();
+  const res = await register(t, identity);
+  expect(res.status).toBe(201);
+  const sms = onlyNewSms(t, identity.phone);
+  const token = res.body.accessToken as string;
+  return { identity, token, attemptId: claimsOf(token).attemptId, msgid: sms.msgid, sms, res };
+}
+
+async function smsRow(t: TestApp, msgid: string) {
+  const { rows } = await t.db.query(
+    'SELECT id, reference, status, provider_status, cost, checked_at FROM sms_messages WHERE message_id = $1',
+    [msgid],
+  );
+  expect(rows).toHaveLength(1);
+  return rows[0] as {
+    id: string;
+    reference: string;
+    status: string;
+    provider_status: string | null;
+    cost: string | null;
+    checked_at: Date | null;
+  };
+}
+
+/** Lets the 30 s between two status reads of this message pass. */
+async function afterReadInterval(t: TestApp, msgid: string): Promise<void> {
+  await t.db.query(
+    "UPDATE sms_messages SET checked_at = checked_at - interval '31 seconds' WHERE message_id = $1",
+    [msgid],
+  );
+}
+
+describe('delivery status (PUBLIC_BASE_URL set: Xoxzo reports to a signed URL per message)', () => {
+  const PUBLIC_BASE_URL = 'http://127.0.0.1:1';
+  let t: TestApp;
+  let reports: ReturnType<typeof reportsTo>;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { PUBLIC_BASE_URL } });
+    reports = reportsTo(t);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
 
   async function delivery(token: string): Promise<string> {
     const res = await status(t, token);
@@ -470,96 +520,189 @@ describe('delivery status (PUBLIC_BASE_URL set: Xoxzo reports to /sms/xoxzo/deli
     return res.body.delivery as string;
   }
 
-  async function row(msgid: string) {
-    const { rows } = await t.db.query(
-      'SELECT reference, status, provider_status, cost FROM sms_messages WHERE message_id = $1',
-      [msgid],
-    );
-    expect(rows).toHaveLength(1);
-    return rows[0] as {
-      reference: string;
-      status: string;
-      provider_status: string | null;
-      cost: string | null;
-    };
-  }
-
   async function allRows(): Promise<unknown[]> {
-    const { rows } = await t.db.query<Record<string, unknown>>(
-      'SELECT * FROM sms_messages ORDER BY message_id',
-    );
+    const { rows } = await t.db.query<Record<string, unknown>>('SELECT * FROM sms_messages ORDER BY id');
     return rows;
   }
 
-  it('asks Xoxzo for delivery reports at PUBLIC_BASE_URL + /sms/xoxzo/delivery-reports', async () => {
-    const { sms } = await registered();
-    expect(sms.fields.callbackurl).toBe(`${PUBLIC_BASE_URL}${DELIVERY_REPORTS_PATH}`);
+  /** The status-report counters the per-IP limit keeps. */
+  const limitRows = () => t.db.query(`SELECT * FROM rate_limit_counters WHERE key LIKE 'sms-dlr:%'`);
+
+  it('asks Xoxzo to report to PUBLIC_BASE_URL/sms/xoxzo/delivery-reports?id=<its row>&sig=<128-bit hex>, one URL per message', async () => {
+    const a = await registered(t);
+    const b = await registered(t);
+    for (const s of [a, b]) {
+      const url = new URL(s.sms.fields.callbackurl);
+      expect(`${url.origin}${url.pathname}`).toBe(`${PUBLIC_BASE_URL}${DELIVERY_REPORTS_PATH}`);
+      expect([...url.searchParams.keys()]).toEqual(['id', 'sig']);
+      expect(url.searchParams.get('id')).toBe((await smsRow(t, s.msgid)).id);
+      expect(url.searchParams.get('sig')).toMatch(/^[0-9a-f]{32}$/);
+    }
+    expect(a.sms.fields.callbackurl).not.toBe(b.sms.fields.callbackurl);
   });
 
-  it('the challenge says pending; a form-encoded report of DELIVERED → the status says delivered, cost stored', async () => {
-    const s = await registered();
+  it('the challenge says pending; a signed form-encoded report of DELIVERED → the status says delivered, cost stored', async () => {
+    const s = await registered(t);
     expect(s.res.body.challenge).toMatchObject({ delivery: 'pending', attemptsLeft: 5 });
-    expect(await row(s.msgid)).toEqual({
+    expect(await smsRow(t, s.msgid)).toMatchObject({
       reference: s.attemptId,
       status: 'pending',
       provider_status: null,
       cost: null,
+      checked_at: null,
     });
     expect(await delivery(s.token)).toBe('pending');
 
     t.xoxzo.setStatus(s.msgid, 'DELIVERED');
-    expect(await report({ msgid: s.msgid, status: 'DELIVERED' })).toBe(204);
-    expect(t.xoxzo.calls).toContainEqual({ method: 'GET', path: `/sms/messages/${s.msgid}/` });
+    expect(await reports.signed(s, 'DELIVERED')).toBe(204);
+    expect(t.xoxzo.statusReads(s.msgid)).toBe(1);
     const status = await t.get('/auth/2fa/status', s.token);
     expect(status.status).toBe(200);
     expect(status.body).toMatchObject({ channel: 'sms', delivery: 'delivered', attemptsLeft: 5 });
-    const stored = await row(s.msgid);
+    const stored = await smsRow(t, s.msgid);
     expect(stored).toMatchObject({ status: 'delivered', provider_status: 'DELIVERED' });
     expect(Number(stored.cost)).toBe(1);
+    expect(stored.checked_at).toBeInstanceOf(Date);
   });
 
-  it('a report of FAILED (form-encoded) → failed', async () => {
-    const s = await registered();
+  it('a signed report of FAILED (form-encoded) → failed', async () => {
+    const s = await registered(t);
     t.xoxzo.setStatus(s.msgid, 'FAILED');
-    expect(await report({ msgid: s.msgid, status: 'FAILED' })).toBe(204);
+    expect(await reports.signed(s, 'FAILED')).toBe(204);
     expect(await delivery(s.token)).toBe('failed');
-    expect(await row(s.msgid)).toMatchObject({ status: 'failed', provider_status: 'FAILED' });
+    expect(await smsRow(t, s.msgid)).toMatchObject({ status: 'failed', provider_status: 'FAILED' });
   });
 
-  it('a JSON report works too', async () => {
-    const s = await registered();
+  it('a signed JSON report works too', async () => {
+    const s = await registered(t);
     t.xoxzo.setStatus(s.msgid, 'DELIVERED');
-    expect(await report({ msgid: s.msgid, status: 'DELIVERED' }, 'json')).toBe(204);
+    expect(await reports.signed(s, 'DELIVERED', 'json')).toBe(204);
     expect(await delivery(s.token)).toBe('delivered');
-    expect(Number((await row(s.msgid)).cost)).toBe(1);
+    expect(Number((await smsRow(t, s.msgid)).cost)).toBe(1);
   });
 
   it('the payload is not trusted: it claims DELIVERED, Xoxzo says QUEUED → still pending', async () => {
-    const s = await registered();
+    const s = await registered(t);
     t.xoxzo.setStatus(s.msgid, 'QUEUED');
-    expect(await report({ msgid: s.msgid, status: 'DELIVERED' })).toBe(204);
-    expect(await report({ msgid: s.msgid, status: 'DELIVERED' }, 'json')).toBe(204);
+    expect(await reports.signed(s, 'DELIVERED')).toBe(204);
     expect(await delivery(s.token)).toBe('pending');
-    expect(await row(s.msgid)).toMatchObject({ status: 'pending', provider_status: 'QUEUED' });
+    expect(await smsRow(t, s.msgid)).toMatchObject({ status: 'pending', provider_status: 'QUEUED' });
   });
 
-  it('a report for an unknown msgid → 204, changes nothing, asks Xoxzo nothing', async () => {
-    const s = await registered();
-    const unknown = randomBytes(24).toString('hex').slice(0, 32);
-    const before = await allRows();
-    const calls = t.xoxzo.calls.length;
-    const requests = t.xoxzo.requests;
-    for (const as of ['form', 'json'] as const) {
-      expect(await report({ msgid: unknown, status: 'DELIVERED' }, as)).toBe(204);
-    }
-    // Malformed or missing ids are answered the same way.
-    expect(await report({ msgid: '../you/credits', status: 'DELIVERED' }, 'json')).toBe(204);
-    expect(await report({ status: 'DELIVERED' }, 'json')).toBe(204);
-    expect(await allRows()).toEqual(before);
-    expect(t.xoxzo.calls.length).toBe(calls);
-    expect(t.xoxzo.requests).toBe(requests);
-    expect(t.xoxzo.calls.some((c) => c.path.includes(unknown))).toBe(false);
+  it('without a valid signature → 204 and nothing at all: no Xoxzo read, no row or counter changed', async () => {
+    const s = await registered(t);
+    const other = await registered(t);
+    t.xoxzo.setStatus(s.msgid, 'DELIVERED');
+    const url = new URL(s.sms.fields.callbackurl);
+    const id = url.searchParams.get('id')!;
+    const sig = url.searchParams.get('sig')!;
+    const otherSig = new URL(other.sms.fields.callbackurl).searchParams.get('sig')!;
+    const flipped = `${sig.slice(0, -1)}${sig.endsWith('0') ? '1' : '0'}`;
+    const body = { msgid: s.msgid, status: 'DELIVERED' };
+    const before = {
+      rows: await allRows(),
+      limits: (await limitRows()).rows,
+      calls: t.xoxzo.calls.length,
+      reads: t.xoxzo.statusReads(),
+    };
+    const forged: Report[] = [
+      { query: '', body }, // the old, unsigned URL
+      { query: `?id=${id}`, body },
+      { query: `?id=${id}&sig=${flipped}`, body },
+      { query: `?id=${id}&sig=${otherSig}`, body }, // another message's signature
+      { query: `?id=${id}&sig=${sig.toUpperCase()}`, body },
+      { query: `?id=${id}&sig=${sig.slice(0, 30)}`, body },
+      { query: `?id=${id}&sig=${sig}00`, body },
+      { query: `?id=${id.toUpperCase()}&sig=${sig}`, body },
+      { query: `?id=${id}&id=${id}&sig=${sig}&sig=${sig}`, body },
+      { query: `?id=../you/credits/&sig=${sig}`, body },
+      { query: '', body, as: 'json' },
+    ];
+    for (const report of forged)
+      expect([report.query, await reports.post(report)]).toEqual([report.query, 204]);
+    expect(await allRows()).toEqual(before.rows);
+    expect((await limitRows()).rows).toEqual(before.limits);
+    expect(t.xoxzo.calls.length).toBe(before.calls);
+    expect(t.xoxzo.statusReads()).toBe(before.reads);
     expect(await delivery(s.token)).toBe('pending');
+
+    // The control: the same report at the signed URL is read.
+    expect(await reports.signed(s)).toBe(204);
+    expect(t.xoxzo.statusReads(s.msgid)).toBe(1);
+    expect(await delivery(s.token)).toBe('delivered');
+  });
+
+  it("a signed report naming another msgid → 204, nothing read: a row's URL acts for that row only", async () => {
+    const s = await registered(t);
+    const other = await registered(t);
+    const query = new URL(s.sms.fields.callbackurl).search;
+    for (const msgid of [other.msgid, randomBytes(16).toString('hex'), '']) {
+      expect(await reports.post({ query, body: { msgid, status: 'DELIVERED' } })).toBe(204);
+    }
+    expect(await reports.post({ query, body: { msgid: 42 } as never, as: 'json' })).toBe(204);
+    expect(t.xoxzo.statusReads(s.msgid) + t.xoxzo.statusReads(other.msgid)).toBe(0);
+    expect(await smsRow(t, s.msgid)).toMatchObject({ status: 'pending', checked_at: null });
+    // A signed report without a msgid is taken as this row's.
+    t.xoxzo.setStatus(s.msgid, 'DELIVERED');
+    expect(await reports.post({ query, body: { status: 'DELIVERED' } })).toBe(204);
+    expect(t.xoxzo.statusReads(s.msgid)).toBe(1);
+    expect(await delivery(s.token)).toBe('delivered');
+  });
+
+  it('at most one Xoxzo read per message per 30 s: a second report is not read, one after 30 s is', async () => {
+    const s = await registered(t);
+    t.xoxzo.setStatus(s.msgid, 'QUEUED');
+    expect(await reports.signed(s)).toBe(204);
+    expect(await reports.signed(s)).toBe(204);
+    expect(t.xoxzo.statusReads(s.msgid)).toBe(1);
+
+    t.xoxzo.setStatus(s.msgid, 'DELIVERED');
+    expect(await reports.signed(s)).toBe(204);
+    expect(t.xoxzo.statusReads(s.msgid)).toBe(1);
+    expect(await delivery(s.token)).toBe('pending');
+
+    await afterReadInterval(t, s.msgid);
+    expect(await reports.signed(s)).toBe(204);
+    expect(t.xoxzo.statusReads(s.msgid)).toBe(2);
+    expect(await delivery(s.token)).toBe('delivered');
+    // A final status is never read again.
+    await afterReadInterval(t, s.msgid);
+    expect(await reports.signed(s)).toBe(204);
+    expect(t.xoxzo.statusReads(s.msgid)).toBe(2);
+  });
+
+  it('10 reports at once → one Xoxzo read (the read is claimed in one conditional update)', async () => {
+    const s = await registered(t);
+    t.xoxzo.setStatus(s.msgid, 'DELIVERED');
+    const answers = await Promise.all(Array.from({ length: 10 }, () => reports.signed(s)));
+    expect(answers).toEqual(Array<number>(10).fill(204));
+    expect(t.xoxzo.statusReads(s.msgid)).toBe(1);
+    expect(await delivery(s.token)).toBe('delivered');
+  });
+
+  it('a send whose answer was lost has no msgid: its signed URL reads nothing', async () => {
+    const identity = newIdentity();
+    t.xoxzo.failNext('http500', 1, { accepted: true });
+    const res = await register(t, identity);
+    expect(res.status).toBe(201);
+    expect(res.body.challenge.delivery).toBe('unknown');
+    const sms = onlyNewSms(t, identity.phone);
+    const { rows } = await t.db.query('SELECT message_id, status FROM sms_messages WHERE reference = $1', [
+      claimsOf(res.body.accessToken).attemptId,
+    ]);
+    expect(rows).toEqual([{ message_id: null, status: 'unknown' }]);
+    const reads = t.xoxzo.statusReads();
+    const query = new URL(sms.fields.callbackurl).search;
+    expect(await reports.post({ query, body: { msgid: sms.msgid, status: 'DELIVERED' } })).toBe(204);
+    expect(t.xoxzo.statusReads()).toBe(reads);
+  });
+
+  it('a send that certainly failed leaves no row', async () => {
+    const identity = newIdentity();
+    const before = await allRows();
+    t.xoxzo.failNext('http401');
+    expectStatusAndCode(await register(t, identity), 503, 'SMS_UNAVAILABLE');
+    expect(await allRows()).toEqual(before);
   });
 
   it('GET /auth/2fa/status: a full token → 401 UNAUTHENTICATED; after verify → 401 CHALLENGE_CLOSED', async () => {
@@ -569,7 +712,53 @@ describe('delivery status (PUBLIC_BASE_URL set: Xoxzo reports to /sms/xoxzo/deli
   });
 });
 
-describe('a flaky Xoxzo: retries within SMS_DEADLINE_MS (1500 ms)', () => {
+describe('delivery reports per client IP (SMS_DELIVERY_REPORTS_PER_IP_MINUTE=3, TRUST_PROXY=loopback)', () => {
+  let t: TestApp;
+  let reports: ReturnType<typeof reportsTo>;
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: {
+        PUBLIC_BASE_URL: 'http://127.0.0.1:1',
+        SMS_DELIVERY_REPORTS_PER_IP_MINUTE: '3',
+        TRUST_PROXY: 'loopback',
+      },
+    });
+    reports = reportsTo(t);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('acts on 3 signed reports a minute from one IP, ignores the 4th (still 204), counts IPs apart; unsigned posts cost nothing', async () => {
+    await awayFromWindowEnd(MINUTE);
+    const from = (ip: string) => ({ 'x-forwarded-for': ip });
+    const messages = [await registered(t), await registered(t), await registered(t), await registered(t)];
+    for (const s of messages) t.xoxzo.setStatus(s.msgid, 'DELIVERED');
+
+    // Unsigned posts are not even counted.
+    for (let i = 0; i < 5; i += 1) {
+      expect(await reports.post({ query: '', body: { msgid: messages[0].msgid } }, from('203.0.113.7'))).toBe(
+        204,
+      );
+    }
+    for (const s of messages.slice(0, 3))
+      expect(await reports.signed(s, 'DELIVERED', 'form', from('203.0.113.7'))).toBe(204);
+    expect(messages.slice(0, 3).map((s) => t.xoxzo.statusReads(s.msgid))).toEqual([1, 1, 1]);
+
+    const last = messages[3];
+    expect(await reports.signed(last, 'DELIVERED', 'form', from('203.0.113.7'))).toBe(204);
+    expect(t.xoxzo.statusReads(last.msgid)).toBe(0);
+    expect(await smsRow(t, last.msgid)).toMatchObject({ status: 'pending', checked_at: null });
+    expect(await rateLimited(t, 'sms_delivery_reports_per_ip_minute')).toBe(1);
+
+    // Another client IP has its own budget.
+    expect(await reports.signed(last, 'DELIVERED', 'form', from('198.51.100.9'))).toBe(204);
+    expect(t.xoxzo.statusReads(last.msgid)).toBe(1);
+    expect((await smsRow(t, last.msgid)).status).toBe('delivered');
+  });
+});
+
+describe('a flaky Xoxzo: retries what certainly was not sent, within SMS_DEADLINE_MS (1500 ms)', () => {
   const DEADLINE_MS = 1500;
   let t: TestApp;
   beforeAll(async () => {
@@ -582,29 +771,52 @@ describe('a flaky Xoxzo: retries within SMS_DEADLINE_MS (1500 ms)', () => {
     t.xoxzo.recover();
   });
 
-  it('503 twice, then success → 201 within the deadline, after three requests; the PIN verifies', async () => {
+  it('503 with Retry-After twice, then success → 201 within the deadline, after three requests; the PIN verifies', async () => {
     const identity = newIdentity();
-    t.xoxzo.failNext('http503', 2);
+    t.xoxzo.failNext('http503', 2, { retryAfter: 0 });
     const requests = t.xoxzo.requests;
     const [res, elapsed] = await timed(() => register(t, identity));
     expect(res.status).toBe(201);
     expect(elapsed).toBeLessThan(DEADLINE_MS + 500);
     expect(t.xoxzo.requests).toBe(requests + 3);
-    onlyNewSms(t, identity.phone);
+    // No PUBLIC_BASE_URL here: no delivery reports are asked for.
+    expect(onlyNewSms(t, identity.phone).fields).not.toHaveProperty('callbackurl');
     expect((await verify(t, res.body.accessToken, t.xoxzo.lastPinFor(identity.phone))).status).toBe(200);
   });
 
-  it('always timing out → 503 SMS_UNAVAILABLE in about SMS_DEADLINE_MS, never a hang; no account', async () => {
+  it('connection refused twice, then success → 201 after three connection attempts; one SMS', async () => {
+    const identity = newIdentity();
+    t.refuseXoxzoConnections(2);
+    const before = { requests: t.xoxzo.requests, refused: t.xoxzo.refused };
+    const res = await register(t, identity);
+    expect(res.status).toBe(201);
+    expect(t.xoxzo.refused).toBe(before.refused + 2);
+    expect(t.xoxzo.requests).toBe(before.requests + 1);
+    onlyNewSms(t, identity.phone);
+  });
+
+  it('always refusing connections → 503 SMS_UNAVAILABLE in about SMS_DEADLINE_MS, never a hang; no account', async () => {
+    const identity = newIdentity();
+    t.refuseXoxzoConnections(100_000);
+    const refused = t.xoxzo.refused;
+    const [res, elapsed] = await timed(() => register(t, identity));
+    expectStatusAndCode(res, 503, 'SMS_UNAVAILABLE');
+    expect(elapsed).toBeLessThan(DEADLINE_MS + 1500);
+    // Retried (backoff with jitter) rather than given up after one attempt.
+    expect(t.xoxzo.refused - refused).toBeGreaterThanOrEqual(2);
+    expect(await usersWithEmail(t, identity.email)).toBe(0);
+  });
+
+  it('always timing out → asked once (XOXZO_TIMEOUT_MS=500), 201 delivery unknown: the SMS may be on its way', async () => {
     const identity = newIdentity();
     t.xoxzo.failAlways('timeout');
     const requests = t.xoxzo.requests;
     const [res, elapsed] = await timed(() => register(t, identity));
-    expectStatusAndCode(res, 503, 'SMS_UNAVAILABLE');
-    expect(elapsed).toBeLessThan(DEADLINE_MS + 1500);
-    // Retried (XOXZO_TIMEOUT_MS=500 per attempt) rather than given up after one attempt.
-    expect(elapsed).toBeGreaterThanOrEqual(900);
-    expect(t.xoxzo.requests - requests).toBeGreaterThanOrEqual(2);
-    expect(await usersWithEmail(t, identity.email)).toBe(0);
+    expect(res.status).toBe(201);
+    expect(res.body.challenge.delivery).toBe('unknown');
+    expect(elapsed).toBeLessThan(DEADLINE_MS);
+    expect(t.xoxzo.requests).toBe(requests + 1);
+    expect(await usersWithEmail(t, identity.email)).toBe(1);
   });
 
   it('401 (bad credentials) → 503 SMS_UNAVAILABLE after exactly one request: no retry', async () => {
@@ -632,12 +844,16 @@ describe('the circuit breaker (SMS_BREAKER_THRESHOLD=2, SMS_BREAKER_COOLDOWN_SEC
     t.xoxzo.recover();
   });
 
-  it('opens after 2 failed sends: the 3rd fails fast without a request; /health degraded (200); closes after the cooldown', async () => {
+  it('opens after 2 failed sends (uncertain ones count): the 3rd fails fast without a request; /health degraded (200); closes after the cooldown', async () => {
+    // A 500 may follow an accepted SMS: each registration is kept (delivery unknown), but the provider is
+    // failing, and that is what the breaker counts.
     t.xoxzo.failAlways('http500');
     for (let i = 0; i < 2; i += 1) {
       const requests = t.xoxzo.requests;
-      expectStatusAndCode(await register(t, newIdentity()), 503, 'SMS_UNAVAILABLE');
-      expect(t.xoxzo.requests).toBeGreaterThan(requests);
+      const uncertain = await register(t, newIdentity());
+      expect(uncertain.status).toBe(201);
+      expect(uncertain.body.challenge.delivery).toBe('unknown');
+      expect(t.xoxzo.requests).toBe(requests + 1);
     }
 
     const requests = t.xoxzo.requests;
@@ -666,6 +882,28 @@ describe('the circuit breaker (SMS_BREAKER_THRESHOLD=2, SMS_BREAKER_COOLDOWN_SEC
     expect(healthy.status).toBe(200);
     expect(healthy.body.status).toBe('ok');
     expect(healthy.body.info.sms).toMatchObject({ status: 'up', circuit: 'closed' });
+  });
+
+  it('definite provider-wide refusals (403 out of credit) open it too', async () => {
+    t.xoxzo.failAlways('http403');
+    for (let i = 0; i < 2; i += 1) {
+      expectStatusAndCode(await register(t, newIdentity()), 503, 'SMS_UNAVAILABLE');
+    }
+    const requests = t.xoxzo.requests;
+    expectStatusAndCode(await register(t, newIdentity()), 503, 'SMS_UNAVAILABLE');
+    expect(t.xoxzo.requests).toBe(requests);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // let it cool down for the next test
+  });
+
+  it('refused recipients do not count: the provider is working', async () => {
+    t.xoxzo.failAlways('recipient400');
+    for (let i = 0; i < 3; i += 1) {
+      expectStatusAndCode(await register(t, newIdentity()), 400, 'VALIDATION_FAILED');
+    }
+    t.xoxzo.recover();
+    const requests = t.xoxzo.requests;
+    expect((await register(t, newIdentity())).status).toBe(201);
+    expect(t.xoxzo.requests).toBe(requests + 1);
   });
 });
 

@@ -8,6 +8,8 @@ export const AUTH_EVENT_TYPES = [
   'login_failed',
   'pin_sent',
   'pin_send_failed',
+  /** The PIN SMS may have gone out (a timeout or 5xx after the request reached the provider). */
+  'pin_send_uncertain',
   'pin_verified',
   'pin_rejected',
   'attempt_closed',

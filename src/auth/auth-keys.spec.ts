@@ -1,9 +1,10 @@
+import { hkdfSync } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { loadConfig } from '../app-config.js';
+import { ServerKeys } from '../common/index.js';
 import { AuthKeys } from './auth-keys.js';
 
 const SECRET = 'auth-keys-spec-secret-0123456789abcdef';
-const keysOf = (secret: string) => new AuthKeys(loadConfig({ JWT_SECRET: secret }).jwt);
+const keysOf = (secret: string) => new AuthKeys(new ServerKeys({ secret }));
 
 describe(AuthKeys.name, () => {
   it('derives the existing keys byte-for-byte as before (tokens and PINs in flight stay valid)', () => {
@@ -17,6 +18,8 @@ describe(AuthKeys.name, () => {
     expect(keys.pinHmac.toString('hex')).toBe(
       'eb70839b85f4989683d88ddb51381e5c62fb026e3bf7acade6976e045e7e054e',
     );
+    const hkdf = (purpose: string) => Buffer.from(hkdfSync('sha256', SECRET, 'xoxzo-2fa-auth', purpose, 32));
+    expect(keys.partialToken.equals(hkdf('jwt:partial'))).toBe(true);
   });
 
   it('derives the refresh-successor key for its own purpose: 32 bytes, unlike every other key', () => {

@@ -1,11 +1,10 @@
-import { hkdfSync } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { JwtConfig } from './sessions/jwt.config.js';
+import { ServerKeys } from '../common/index.js';
 
 /**
- * Independent keys derived from JWT_SECRET with HKDF-SHA256, one per purpose: a partial token cannot verify
- * as a full token (or the reverse) even before `typ`/`aud` are checked, the PIN HMAC key is not a signing
- * key, and the key that derives a refresh token's successor is neither.
+ * Auth's keys, derived from the server's root secret (JWT_SECRET) by `ServerKeys`, one per purpose: a
+ * partial token cannot verify as a full token (or the reverse) even before `typ`/`aud` are checked, the PIN
+ * HMAC key is not a signing key, and the key that derives a refresh token's successor is neither.
  */
 @Injectable()
 export class AuthKeys {
@@ -15,12 +14,10 @@ export class AuthKeys {
   /** HMAC key of `TokensService.successorRefreshToken` (the successor cannot be computed without it). */
   readonly refreshSuccessor: Buffer;
 
-  constructor(jwt: JwtConfig) {
-    const derive = (purpose: string) =>
-      Buffer.from(hkdfSync('sha256', jwt.secret, 'xoxzo-2fa-auth', purpose, 32));
-    this.partialToken = derive('jwt:partial');
-    this.accessToken = derive('jwt:access');
-    this.pinHmac = derive('pin:hmac');
-    this.refreshSuccessor = derive('refresh:successor');
+  constructor(keys: ServerKeys) {
+    this.partialToken = keys.derive('jwt:partial');
+    this.accessToken = keys.derive('jwt:access');
+    this.pinHmac = keys.derive('pin:hmac');
+    this.refreshSuccessor = keys.derive('refresh:successor');
   }
 }

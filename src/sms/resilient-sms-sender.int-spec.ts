@@ -2,7 +2,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest 
 import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
 import axios from 'axios';
-import { FAKE_SID, FAKE_TOKEN, FakeFailure, FakeXoxzo } from '../../test/fakes/fake-xoxzo.server.js';
+import {
+  FAKE_SID,
+  FAKE_TOKEN,
+  FakeFailure,
+  type FakeFailureOptions,
+  FakeXoxzo,
+} from '../../test/fakes/fake-xoxzo.server.js';
 import { loadConfig } from '../app-config.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { XoxzoClient } from './xoxzo-client.js';
@@ -32,12 +38,15 @@ describe(ResilientSmsSender.name, () => {
     });
     const { threshold, cooldownSeconds } = config.sms.breaker;
     const breaker = new CircuitBreaker({ threshold, cooldownMs: cooldownSeconds * 1000 }, () => clock);
+    const http = axios.create();
     const sender = new ResilientSmsSender(
-      new XoxzoSmsSender(config.sms, new XoxzoClient(config.sms, new HttpService(axios.create()))),
+      new XoxzoSmsSender(config.sms, new XoxzoClient(config.sms, new HttpService(http))),
       breaker,
       { ...DEFAULT_RETRY_POLICY, deadlineMs: config.sms.deadlineMs },
     );
-    return { sender, breaker };
+    /** The next `times` connections to the fake are refused (ECONNREFUSED: certainly not sent). */
+    const refuseNext = (times: number) => fake.refuseNext(http, times);
+    return { sender, breaker, refuseNext };
   }
 
   async function failure(promise: Promise<unknown>): Promise<SmsDeliveryError> {
@@ -106,34 +115,120 @@ describe(ResilientSmsSender.name, () => {
     });
   });
 
-  describe('retries transient failures until the provider recovers', () => {
-    it.each<FakeFailure>(['http500', 'http503', 'reset', 'timeout'])(
-      '%s twice, then success → three requests, the SMS sent once',
+  describe('no retry when the SMS may have gone out (timeout or 5xx after the request reached Xoxzo)', () => {
+    it.each<[FakeFailure, FakeFailureOptions]>([
+      ['http500', {}],
+      ['http503', {}],
+      ['timeout', {}],
+      ['reset', {}],
+    ])('%s %p → one request, uncertain (mayHaveBeenSent)', async (failing, options) => {
+      fake.failNext(failing, 5, options);
+      const before = fake.requests;
+      const error = await failure(setup().sender.send(SMS));
+      expect(error).toMatchObject({ reason: 'unavailable', mayHaveBeenSent: true });
+      expect(fake.requests).toBe(before + 1);
+    });
+
+    it.each<FakeFailure>(['http500', 'http503', 'timeout', 'reset'])(
+      '%s after Xoxzo took the message → exactly one SMS, however many attempts the deadline allows',
       async (failing) => {
-        fake.failNext(failing, 2);
+        fake.failNext(failing, 5, { accepted: true });
         const before = { requests: fake.requests, sent: fake.messagesTo(RECIPIENT).length };
-        const sent = await setup().sender.send(SMS);
-        expect(sent.messageId).toMatch(/^[A-Za-z0-9]{32}$/);
-        expect(fake.requests).toBe(before.requests + 3);
+        const error = await failure(setup({ SMS_DEADLINE_MS: '3000' }).sender.send(SMS));
+        expect(error.mayHaveBeenSent).toBe(true);
+        expect(fake.requests).toBe(before.requests + 1);
         expect(fake.messagesTo(RECIPIENT)).toHaveLength(before.sent + 1);
       },
     );
+  });
 
-    it('429 without Retry-After → backoff and retry', async () => {
-      fake.failNext('http429', 2, { retryAfter: null });
-      const before = fake.requests;
+  describe('retries what certainly was not sent, until the provider recovers', () => {
+    it('connection refused twice, then success → three attempts, the SMS sent once', async () => {
+      const { sender, refuseNext } = setup();
+      refuseNext(2);
+      const before = {
+        requests: fake.requests,
+        refused: fake.refused,
+        sent: fake.messagesTo(RECIPIENT).length,
+      };
+      const sent = await sender.send(SMS);
+      expect(sent.messageId).toMatch(/^[A-Za-z0-9]{32}$/);
+      expect(fake.refused).toBe(before.refused + 2);
+      expect(fake.requests).toBe(before.requests + 1);
+      expect(fake.messagesTo(RECIPIENT)).toHaveLength(before.sent + 1);
+    });
+
+    it.each<[FakeFailure, FakeFailureOptions]>([
+      ['http503', { retryAfter: 0 }],
+      ['http429', { retryAfter: 0 }],
+      ['http429', { retryAfter: null }],
+    ])('%s %p twice, then success → three requests, the SMS sent once', async (failing, options) => {
+      fake.failNext(failing, 2, options);
+      const before = { requests: fake.requests, sent: fake.messagesTo(RECIPIENT).length };
       await expect(setup().sender.send(SMS)).resolves.toMatchObject({ messageId: expect.any(String) });
-      expect(fake.requests).toBe(before + 3);
+      expect(fake.requests).toBe(before.requests + 3);
+      expect(fake.messagesTo(RECIPIENT)).toHaveLength(before.sent + 1);
     });
 
     it('retries a template send the same way', async () => {
       fake.templates.set('ok', { body: 'Your code is {pin}', status: 'APPROVED' });
-      fake.failNext('http503');
+      fake.failNext('http503', 1, { retryAfter: 0 });
       const sent = await setup({ XOXZO_TEMPLATE_ID: 'ok' }).sender.send({
         ...SMS,
         otp: { code: '4321', minutes: 5 },
       });
       expect(fake.sent.find((s) => s.msgid === sent.messageId)?.templateId).toBe('ok');
+    });
+  });
+
+  describe('beforeRetry (the caller charges every attempt)', () => {
+    it('is awaited before each attempt after the first, never before the first', async () => {
+      const { sender, refuseNext } = setup();
+      const events: string[] = [];
+      refuseNext(2);
+      const refusedBefore = fake.refused;
+      await sender.send(SMS, {
+        beforeRetry: () => {
+          events.push(`charge after ${fake.refused - refusedBefore} refused`);
+          return Promise.resolve();
+        },
+      });
+      expect(events).toEqual(['charge after 1 refused', 'charge after 2 refused']);
+    });
+
+    it.each<[string, () => void]>([
+      ['a success', () => undefined],
+      ['an uncertain failure (500)', () => fake.failNext('http500')],
+      ['a refusal (401)', () => fake.failNext('http401')],
+    ])('is not called after %s', async (_, arrange) => {
+      arrange();
+      let calls = 0;
+      await setup()
+        .sender.send(SMS, { beforeRetry: () => Promise.resolve(void (calls += 1)) })
+        .catch(() => undefined);
+      expect(calls).toBe(0);
+    });
+
+    it('rejecting stops the retries: the send fails with the last error, certainly not sent', async () => {
+      const { sender, breaker, refuseNext } = setup({ SMS_BREAKER_THRESHOLD: '1' });
+      refuseNext(5);
+      const refusedBefore = fake.refused;
+      let calls = 0;
+      const error = await failure(
+        sender.send(SMS, {
+          beforeRetry: () => {
+            calls += 1;
+            return calls < 2 ? Promise.resolve() : Promise.reject(new Error('SMS budget spent'));
+          },
+        }),
+      );
+      expect(error).toMatchObject({ kind: 'transport', mayHaveBeenSent: false });
+      expect(error.message).toMatch(/gave up after 2 attempt/);
+      expect(calls).toBe(2);
+      expect(fake.refused - refusedBefore).toBe(2);
+      // The provider did fail: that still counts against the breaker.
+      expect(breaker.state).toBe('open');
+      fake.recover();
     });
   });
 
@@ -145,6 +240,15 @@ describe(ResilientSmsSender.name, () => {
       expect(sent.messageId).toEqual(expect.any(String));
       expect(elapsed).toBeGreaterThanOrEqual(1000);
       expect(elapsed).toBeLessThan(2000);
+      expect(fake.requests).toBe(before + 2);
+    });
+
+    it('of a 503 is waited out too', async () => {
+      fake.failNext('http503', 1, { retryAfter: 1 });
+      const before = fake.requests;
+      const [sent, elapsed] = await timed(() => setup({ SMS_DEADLINE_MS: '2000' }).sender.send(SMS));
+      expect(sent.messageId).toEqual(expect.any(String));
+      expect(elapsed).toBeGreaterThanOrEqual(1000);
       expect(fake.requests).toBe(before + 2);
     });
 
@@ -162,22 +266,32 @@ describe(ResilientSmsSender.name, () => {
   });
 
   describe('the overall deadline', () => {
-    it('stops retrying a provider that always times out', async () => {
+    it('stops retrying a provider that always refuses connections: certainly not sent', async () => {
+      const { sender, refuseNext } = setup({ SMS_DEADLINE_MS: '1000' });
+      refuseNext(10_000);
+      const before = fake.refused;
+      const [error, elapsed] = await timed(() => failure(sender.send(SMS)));
+      expect(error).toMatchObject({ kind: 'transport', reason: 'unavailable', mayHaveBeenSent: false });
+      expect(elapsed).toBeLessThan(1000 + MARGIN_MS);
+      expect(fake.refused - before).toBeGreaterThanOrEqual(2);
+    });
+
+    it('asks a provider that always times out once: the outcome is uncertain', async () => {
       fake.failAlways('timeout');
       const before = fake.requests;
       const [error, elapsed] = await timed(() =>
         failure(setup({ SMS_DEADLINE_MS: '1000' }).sender.send(SMS)),
       );
-      expect(error).toMatchObject({ kind: 'transport', reason: 'unavailable' });
-      expect(elapsed).toBeLessThan(1000 + MARGIN_MS);
-      expect(fake.requests - before).toBeGreaterThanOrEqual(2);
+      expect(error).toMatchObject({ kind: 'transport', reason: 'unavailable', mayHaveBeenSent: true });
+      expect(elapsed).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
+      expect(fake.requests).toBe(before + 1);
     });
 
-    it('stops retrying a provider that always answers 503', async () => {
-      fake.failAlways('http503');
+    it('stops retrying a provider that always answers 503 with Retry-After: 0', async () => {
+      fake.failAlways('http503', { retryAfter: 0 });
       const before = fake.requests;
       const [error, elapsed] = await timed(() => failure(setup({ SMS_DEADLINE_MS: '600' }).sender.send(SMS)));
-      expect(error).toMatchObject({ kind: 'provider_error', providerStatus: 503 });
+      expect(error).toMatchObject({ kind: 'provider_error', providerStatus: 503, mayHaveBeenSent: false });
       expect(elapsed).toBeLessThan(600 + MARGIN_MS);
       expect(fake.requests - before).toBeGreaterThanOrEqual(2);
     });
@@ -187,7 +301,7 @@ describe(ResilientSmsSender.name, () => {
       const [error, elapsed] = await timed(() =>
         failure(setup({ SMS_DEADLINE_MS: '600', XOXZO_TIMEOUT_MS: '5000' }).sender.send(SMS)),
       );
-      expect(error.kind).toBe('transport');
+      expect(error).toMatchObject({ kind: 'transport', mayHaveBeenSent: true });
       expect(elapsed).toBeLessThan(600 + MARGIN_MS);
     });
 
@@ -217,7 +331,7 @@ describe(ResilientSmsSender.name, () => {
 
     it('one send with all its retries counts once', async () => {
       const { sender, breaker } = setup({ ...THRESHOLD, SMS_DEADLINE_MS: '600' });
-      fake.failAlways('http503');
+      fake.failAlways('http429', { retryAfter: null });
       const before = fake.requests;
       await failure(sender.send(SMS));
       expect(fake.requests - before).toBeGreaterThanOrEqual(2);
@@ -270,21 +384,40 @@ describe(ResilientSmsSender.name, () => {
       expect(fake.requests).toBe(before + 1);
     });
 
+    it('uncertain failures (timeout, 5xx) count: the provider is failing', async () => {
+      const { sender, breaker } = setup(THRESHOLD);
+      fake.failNext('timeout');
+      fake.failNext('http500');
+      expect((await failure(sender.send(SMS))).mayHaveBeenSent).toBe(true);
+      expect(breaker.state).toBe('closed');
+      expect((await failure(sender.send(SMS))).mayHaveBeenSent).toBe(true);
+      expect(breaker.state).toBe('open');
+    });
+
     it('rejected recipients do not open it (the provider is working)', async () => {
       const { sender, breaker } = setup(THRESHOLD);
       fake.failNext('recipient400', 3);
       for (let i = 0; i < 3; i += 1) await failure(sender.send(SMS));
       expect(breaker.state).toBe('closed');
     });
+
+    it('a rejected recipient between two outages does not add to them', async () => {
+      const { sender, breaker } = setup(THRESHOLD);
+      fake.failNext('http500');
+      fake.failNext('recipient400');
+      fake.failNext('http500');
+      for (let i = 0; i < 3; i += 1) await failure(sender.send(SMS));
+      expect(breaker.state).toBe('closed');
+    });
   });
 
-  it('wraps any SmsSender: passes an abort signal for the deadline and retries its transient errors', async () => {
-    const seen: (AbortSignal | undefined)[] = [];
+  it('wraps any SmsSender: passes an abort signal for the deadline and retries its retryable errors', async () => {
+    const seen: (SendOptions | undefined)[] = [];
     class Flaky extends SmsSender {
       send(_sms: OutgoingSms, options?: SendOptions): Promise<SentSms> {
-        seen.push(options?.signal);
+        seen.push(options);
         return seen.length < 3
-          ? Promise.reject(SmsDeliveryError.of('transport', 'flaky'))
+          ? Promise.reject(SmsDeliveryError.of('transport', 'flaky', undefined, { mayHaveBeenSent: false }))
           : Promise.resolve({ messageId: 'ok' });
       }
     }
@@ -294,8 +427,29 @@ describe(ResilientSmsSender.name, () => {
       { ...DEFAULT_RETRY_POLICY, deadlineMs: 1000 },
       { now: () => performance.now(), random: () => 0 },
     );
-    await expect(sender.send(SMS)).resolves.toEqual({ messageId: 'ok' });
+    const beforeRetry = () => Promise.resolve();
+    await expect(sender.send(SMS, { beforeRetry })).resolves.toEqual({ messageId: 'ok' });
     expect(seen).toHaveLength(3);
-    expect(seen.every((s) => s instanceof AbortSignal)).toBe(true);
+    expect(seen.every((o) => o?.signal instanceof AbortSignal)).toBe(true);
+    // The wrapped sender makes one attempt per call: the retry hook is not handed down.
+    expect(seen.every((o) => o?.beforeRetry === undefined)).toBe(true);
+  });
+
+  it('a wrapped sender whose errors say nothing of the outcome is not retried on transport or 5xx', async () => {
+    let calls = 0;
+    class Opaque extends SmsSender {
+      send(): Promise<SentSms> {
+        calls += 1;
+        return Promise.reject(SmsDeliveryError.of(calls === 1 ? 'transport' : 'provider_error', 'opaque'));
+      }
+    }
+    const sender = new ResilientSmsSender(
+      new Opaque(),
+      new CircuitBreaker({ threshold: 5, cooldownMs: 1000 }),
+      { ...DEFAULT_RETRY_POLICY, deadlineMs: 1000 },
+    );
+    await expect(sender.send(SMS)).rejects.toMatchObject({ mayHaveBeenSent: true });
+    await expect(sender.send(SMS)).rejects.toMatchObject({ mayHaveBeenSent: true });
+    expect(calls).toBe(2);
   });
 });

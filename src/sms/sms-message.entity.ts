@@ -2,12 +2,19 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColum
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'unknown';
 
-/** One SMS the service handed to a provider, and what became of it. */
+/** One SMS the service handed (or may have handed) to a provider, and what became of it. */
 @Entity({ name: 'sms_messages' })
 export class SmsMessage {
-  /** The provider's id (Xoxzo `msgid`; `console-…` / `test-…` for the console driver and test numbers). */
-  @PrimaryColumn({ name: 'message_id', type: 'varchar', length: 64 })
-  messageId: string;
+  /** Made before the send: the delivery-report URL given to the provider names the row by it. */
+  @PrimaryColumn('uuid')
+  id: string;
+
+  /**
+   * The provider's id (Xoxzo `msgid`; `console-…` / `test-…` for the console driver and test numbers); null
+   * while the send is under way, and for a send whose outcome is unknown (the provider's answer was lost).
+   */
+  @Column({ name: 'message_id', type: 'varchar', length: 64, nullable: true, unique: true })
+  messageId: string | null;
 
   /** What the SMS was for (the login attempt's id); the delivery status is reported per reference. */
   @Index('IDX_sms_messages_reference')
@@ -24,6 +31,10 @@ export class SmsMessage {
   /** Credits charged, when the provider says. */
   @Column({ type: 'numeric', precision: 12, scale: 4, nullable: true })
   cost: string | null;
+
+  /** When the provider was last asked for the status (a delivery report triggers at most one read per 30 s). */
+  @Column({ name: 'checked_at', type: 'timestamptz', nullable: true })
+  checkedAt: Date | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

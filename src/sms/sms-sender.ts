@@ -7,6 +7,8 @@ export interface OutgoingSms {
   locale?: string;
   /** The one-time code and its lifetime, for template providers that fill in variables themselves. */
   otp?: { code: string; minutes: number };
+  /** Where the provider should report this SMS's delivery (Xoxzo `callbackurl`); none: no reports. */
+  callbackUrl?: string;
 }
 
 export interface SentSms {
@@ -16,10 +18,17 @@ export interface SentSms {
   deliveryReports?: boolean;
 }
 
-/** Per-call options a wrapper (retries, deadline) hands to the sender it wraps. */
+/** Per-call options: the caller's, and those a wrapper (retries, deadline) hands to the sender it wraps. */
 export interface SendOptions {
   /** Aborts the call when the overall deadline of the send is reached. */
   signal?: AbortSignal;
+  /**
+   * Called before each provider attempt after the first, so that every attempt can be charged (e.g. to an
+   * SMS budget). If it rejects, no further attempt is made and the send fails with the last attempt's error
+   * (which, since only failures that certainly sent nothing are retried, is a definite "not sent"). Only a
+   * sender that retries calls it; a single attempt is the caller's own charge.
+   */
+  beforeRetry?: () => Promise<void>;
 }
 
 export type SmsFailureReason =
@@ -38,7 +47,7 @@ export type SmsFailureKind =
   | 'throttled'
   /** 5xx or an unusable answer from the provider: transient. */
   | 'provider_error'
-  /** Timeout, connection refused or reset, DNS, deadline reached: transient. */
+  /** Timeout, connection refused or reset, DNS, TLS, deadline reached: transient. */
   | 'transport'
   /** Any other 4xx (bad sender, message too long, unknown or unapproved template...): not retried. */
   | 'rejected_request'
@@ -55,7 +64,10 @@ export interface SmsDeliveryErrorDetails {
   retryAfterMs?: number;
   /** The underlying error, if any. */
   cause?: unknown;
-  /** Whether the provider may have sent it after all; default: true for `transport` and `provider_error`. */
+  /**
+   * Whether the provider may have sent it after all. Default: true for `transport` and `provider_error`
+   * (without more knowledge, a timeout or a 5xx may follow an accepted message), false for the others.
+   */
   mayHaveBeenSent?: boolean;
 }
 
@@ -64,8 +76,10 @@ export class SmsDeliveryError extends Error {
   readonly kind: SmsFailureKind;
   readonly retryAfterMs: number | undefined;
   /**
-   * The SMS may have gone out even though the send failed (a timeout or a 5xx after the provider took it,
-   * or any earlier attempt of a retried send that was): its cost and limits must stay counted.
+   * The SMS may have gone out even though the send failed (a timeout or a 5xx after the request reached the
+   * provider): not retried, its cost and limits stay counted, and the caller must treat it as possibly
+   * delivered. False means certainly not sent (refused before the request got there, or refused by the
+   * provider): nothing to undo, safe to retry if `transient`.
    */
   readonly mayHaveBeenSent: boolean;
 
@@ -94,9 +108,18 @@ export class SmsDeliveryError extends Error {
     return new SmsDeliveryError(reason, message, providerStatus, { ...details, kind });
   }
 
-  /** Worth another attempt within the same send (timeouts, resets, 5xx, 429); 4xx never are. */
+  /** A passing condition (timeouts, resets, 5xx, 429), not a refusal that would come again (4xx). */
   get transient(): boolean {
     return TRANSIENT_KINDS.has(this.kind);
+  }
+
+  /**
+   * Worth another attempt within the same send: transient, and certainly not sent (connection refused,
+   * DNS, TLS, 429, 503 with Retry-After). An uncertain failure is never retried: the provider has no
+   * idempotency key, so a retry could deliver the same SMS twice.
+   */
+  get retryable(): boolean {
+    return this.transient && !this.mayHaveBeenSent;
   }
 }
 

@@ -62,7 +62,10 @@ export function loadSmsConfig(env: Env, context: SmsConfigContext) {
       threshold: env.read('SMS_BREAKER_THRESHOLD', int(5, 1, 1000)),
       cooldownSeconds: env.read('SMS_BREAKER_COOLDOWN_SECONDS', int(30, 1, 3600)),
     },
-    /** `PUBLIC_BASE_URL`: when set, Xoxzo is asked to report delivery to `<it>/sms/xoxzo/delivery-reports`. */
+    /**
+     * `PUBLIC_BASE_URL`: when set, Xoxzo is asked to report each message's delivery to
+     * `<it>/sms/xoxzo/delivery-reports?id=<row id>&sig=<HMAC of it>`.
+     */
     publicBaseUrl: env.read(
       'PUBLIC_BASE_URL',
       optionalString.pipe(
@@ -72,6 +75,8 @@ export function loadSmsConfig(env: Env, context: SmsConfigContext) {
           .optional(),
       ),
     ),
+    /** Validly signed delivery reports acted on per client IP per minute; more are ignored (204). 0 = off. */
+    deliveryReportsPerIpMinute: env.read('SMS_DELIVERY_REPORTS_PER_IP_MINUTE', int(120, 0, 100000)),
     /** E.164 → fixed PIN; such numbers never reach the provider. Empty when not enabled. */
     testNumbers,
   };

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { Logger } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { getRepositoryToken } from '@nestjs/typeorm';
 import { configModule, loadConfig } from '../app-config.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.service.js';
 import { ConsoleSmsSender } from './console-sms-sender.js';
 import { ResilientSmsSender } from './resilient-sms-sender.js';
 import { SmsHealth } from './sms-health.js';
@@ -14,11 +15,16 @@ import { XoxzoClient } from './xoxzo-client.js';
 
 const XOXZO = { XOXZO_API_SID: 'ACsid', XOXZO_API_AUTH_TOKEN: 'token', XOXZO_API_URL: 'http://127.0.0.1:9' };
 
+/** The global RateLimitModule's part the delivery-report endpoint uses, unused here. */
+@Global()
+@Module({ providers: [{ provide: RateLimiter, useValue: {} }], exports: [RateLimiter] })
+class NoRateLimits {}
+
 describe(SmsModule.name, () => {
   async function moduleFor(env: Record<string, string>) {
     // The module's delivery table is not used here: no database in a unit test.
     return Test.createTestingModule({
-      imports: [configModule(loadConfig(env)), SmsModule],
+      imports: [configModule(loadConfig(env)), NoRateLimits, SmsModule],
     })
       .overrideProvider(getRepositoryToken(SmsMessage))
       .useValue({})

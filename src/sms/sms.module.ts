@@ -6,6 +6,7 @@ import { CircuitBreaker } from './circuit-breaker.js';
 import { ConsoleSmsSender } from './console-sms-sender.js';
 import { DEFAULT_RETRY_POLICY, ResilientSmsSender } from './resilient-sms-sender.js';
 import { DeliveryReportsController } from './delivery-reports.controller.js';
+import { DeliveryReportLinks, XOXZO_DELIVERY_REPORTS_PATH } from './delivery-report-links.js';
 import { SmsDeliveryService } from './sms-delivery.service.js';
 import { SmsHealth } from './sms-health.js';
 import { SmsMessage } from './sms-message.entity.js';
@@ -13,7 +14,7 @@ import { SmsRetention } from './sms.retention.js';
 import { SmsSender } from './sms-sender.js';
 import { SmsTestNumbers, TestNumbersSmsSender } from './test-numbers.js';
 import { XoxzoClient } from './xoxzo-client.js';
-import { XOXZO_DELIVERY_REPORTS_PATH, XoxzoSmsSender } from './xoxzo-sms-sender.js';
+import { XoxzoSmsSender } from './xoxzo-sms-sender.js';
 
 /**
  * The sender chain for the configured driver:
@@ -41,7 +42,7 @@ export function createSmsSender(
       `SMS driver: xoxzo, ${mode}; deadline ${sms.deadlineMs} ms; breaker ${sms.breaker.threshold} failures / ` +
         `${sms.breaker.cooldownSeconds} s; delivery reports ${
           sms.publicBaseUrl
-            ? `to ${sms.publicBaseUrl}${XOXZO_DELIVERY_REPORTS_PATH}`
+            ? `to ${sms.publicBaseUrl}${XOXZO_DELIVERY_REPORTS_PATH} (signed per message)`
             : 'off (no PUBLIC_BASE_URL)'
         }`,
     );
@@ -63,8 +64,8 @@ export const SMS_ENTITIES = [SmsMessage];
 /**
  * Delivers text messages and tracks what became of them. Exports `SmsSender` (the chain above),
  * `SmsTestNumbers` (fixed PINs for test numbers), `SmsDeliveryService` (the `sms_messages` table, fed by
- * Xoxzo's delivery reports at `POST /sms/xoxzo/delivery-reports`) and `SmsHealth` (circuit state and credit
- * balance). The Xoxzo client stays inside.
+ * Xoxzo's delivery reports at `POST /sms/xoxzo/delivery-reports`, each message's URL signed) and `SmsHealth`
+ * (circuit state and credit balance). The Xoxzo client stays inside.
  */
 @Module({
   imports: [HttpModule, TypeOrmModule.forFeature(SMS_ENTITIES)],
@@ -98,6 +99,7 @@ export const SMS_ENTITIES = [SmsMessage];
       inject: [SmsConfig, XoxzoClient, CircuitBreaker, SmsTestNumbers],
       useFactory: createSmsSender,
     },
+    DeliveryReportLinks,
     SmsDeliveryService,
     SmsRetention,
     {

@@ -4,6 +4,7 @@ import { AxiosError, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { firstValueFrom } from 'rxjs';
 import { SmsConfig } from './sms.config.js';
 import type { SendOptions, SmsFailureKind } from './sms-sender.js';
+import { answerMayHaveBeenSent, mayHaveReachedXoxzo } from './xoxzo-outcome.js';
 
 /** A message's delivery status as Xoxzo reports it, normalised. */
 export interface XoxzoMessage {
@@ -31,6 +32,14 @@ export interface TemplateSms {
 
 /** One failed call to Xoxzo: an HTTP answer other than 200/201, or no answer at all. */
 export class XoxzoError extends Error {
+  /**
+   * Whether Xoxzo may have acted on the request (for a send: the SMS may go out). False only when it
+   * certainly did not: the request never reached it (connection refused, DNS, TLS handshake, cut off before
+   * it was fully written), or Xoxzo said so (429, 503 with `Retry-After`, any 4xx). True for timeouts, resets
+   * after the request was written, and any other 5xx: Xoxzo's send API has no idempotency key.
+   */
+  readonly mayHaveBeenSent: boolean;
+
   constructor(
     readonly kind: SmsFailureKind,
     message: string,
@@ -40,10 +49,11 @@ export class XoxzoError extends Error {
     readonly body?: Record<string, unknown>,
     /** `Retry-After`, in milliseconds, when Xoxzo sent one. */
     readonly retryAfterMs?: number,
-    options?: { cause?: unknown },
+    options: { cause?: unknown; mayHaveBeenSent?: boolean } = {},
   ) {
-    super(message, options);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'XoxzoError';
+    this.mayHaveBeenSent = options.mayHaveBeenSent ?? true;
   }
 }
 
@@ -156,7 +166,14 @@ export class XoxzoClient {
   ): Promise<AxiosResponse<unknown>> {
     const { sid, authToken, apiUrl, timeoutMs } = this.xoxzo;
     if (!sid || !authToken) {
-      throw new XoxzoError('credentials', 'Xoxzo is not configured (XOXZO_API_SID/XOXZO_API_AUTH_TOKEN)');
+      throw new XoxzoError(
+        'credentials',
+        'Xoxzo is not configured (XOXZO_API_SID/XOXZO_API_AUTH_TOKEN)',
+        undefined,
+        undefined,
+        undefined,
+        { mayHaveBeenSent: false },
+      );
     }
     const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
     let response: AxiosResponse<unknown>;
@@ -182,18 +199,16 @@ export class XoxzoClient {
           : String(error);
       throw new XoxzoError('transport', `Xoxzo unreachable: ${detail}`, undefined, undefined, undefined, {
         cause: error,
+        mayHaveBeenSent: mayHaveReachedXoxzo(error),
       });
     }
     const { status } = response;
     if (status === 200 || status === 201) return response;
     const body = asObject(response.data);
-    throw new XoxzoError(
-      kindOf(status, body),
-      `Xoxzo answered ${status}`,
-      status,
-      body,
-      parseRetryAfter(response.headers['retry-after']),
-    );
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+    throw new XoxzoError(kindOf(status, body), `Xoxzo answered ${status}`, status, body, retryAfterMs, {
+      mayHaveBeenSent: answerMayHaveBeenSent(status, retryAfterMs),
+    });
   }
 }
 

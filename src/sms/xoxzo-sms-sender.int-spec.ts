@@ -4,7 +4,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest 
 import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
 import axios from 'axios';
-import { FAKE_SID, FAKE_TOKEN, FakeFailure, FakeXoxzo } from '../../test/fakes/fake-xoxzo.server.js';
+import {
+  FAKE_SID,
+  FAKE_TOKEN,
+  FakeFailure,
+  type FakeFailureOptions,
+  FakeXoxzo,
+} from '../../test/fakes/fake-xoxzo.server.js';
 import { loadConfig } from '../app-config.js';
 import { SmsDeliveryError } from './sms-sender.js';
 import { XoxzoClient } from './xoxzo-client.js';
@@ -170,25 +176,27 @@ describe(XoxzoSmsSender.name, () => {
   });
 
   describe('transport failures', () => {
-    it('a provider that never answers → unavailable, within the timeout', async () => {
+    it('a provider that never answers → unavailable, within the timeout; it may have been sent', async () => {
       fake.failNext('timeout');
       const started = Date.now();
       const error = await deliveryError(sender().send({ to: RECIPIENT, text: 'hello' }));
       const elapsed = Date.now() - started;
       expect(error.reason).toBe('unavailable');
+      expect(error).toMatchObject({ mayHaveBeenSent: true, retryable: false });
       expect(error.providerStatus).toBeUndefined();
       expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
       expect(elapsed).toBeLessThan(2000);
     });
 
-    it('a connection reset → unavailable', async () => {
+    it('a connection reset after the request was written → unavailable, may have been sent', async () => {
       fake.failNext('reset');
       const error = await deliveryError(sender().send({ to: RECIPIENT, text: 'hello' }));
       expect(error.reason).toBe('unavailable');
       expect(error.providerStatus).toBeUndefined();
+      expect(error).toMatchObject({ mayHaveBeenSent: true, retryable: false });
     });
 
-    it('nothing listening → unavailable', async () => {
+    it('nothing listening → unavailable, certainly not sent: retryable', async () => {
       const closed = await new FakeXoxzo().start();
       const url = closed.url;
       await closed.close();
@@ -196,6 +204,7 @@ describe(XoxzoSmsSender.name, () => {
         sender({ XOXZO_API_URL: url }).send({ to: RECIPIENT, text: 'hello' }),
       );
       expect(error.reason).toBe('unavailable');
+      expect(error).toMatchObject({ kind: 'transport', mayHaveBeenSent: false, retryable: true });
     });
   });
 
@@ -382,6 +391,24 @@ describe(XoxzoSmsSender.name, () => {
       fake.failNext('timeout');
       expect((await deliveryError(sender().send({ to: RECIPIENT, text: 'x' }))).transient).toBe(true);
     });
+
+    it.each<[FakeFailure, FakeFailureOptions, boolean, boolean]>([
+      ['http429', {}, false, true],
+      ['http503', { retryAfter: 1 }, false, true],
+      ['http503', {}, true, false],
+      ['http500', {}, true, false],
+      ['timeout', {}, true, false],
+      ['http401', {}, false, false],
+      ['http403', {}, false, false],
+      ['recipient400', {}, false, false],
+    ])('%s %p → mayHaveBeenSent %p, retryable %p', async (failure, options, mayHaveBeenSent, retryable) => {
+      fake.failNext(failure, 1, options);
+      const error = await deliveryError(sender().send({ to: RECIPIENT, text: 'x' }));
+      expect({ mayHaveBeenSent: error.mayHaveBeenSent, retryable: error.retryable }).toEqual({
+        mayHaveBeenSent,
+        retryable,
+      });
+    });
   });
 
   describe('delivery reports (callbackurl)', () => {
@@ -410,39 +437,44 @@ describe(XoxzoSmsSender.name, () => {
       reports = [];
     });
 
-    it('freeform sends carry callbackurl = PUBLIC_BASE_URL + /sms/xoxzo/delivery-reports', async () => {
-      const sent = await sender({ PUBLIC_BASE_URL: 'https://auth.example.com/' }).send({
-        to: RECIPIENT,
-        text: 'hello',
-      });
+    const CALLBACK = 'https://auth.example.com/sms/xoxzo/delivery-reports?id=1f0c&sig=ab12';
+
+    it("freeform sends carry the SMS's callbackUrl as callbackurl", async () => {
+      const sent = await sender().send({ to: RECIPIENT, text: 'hello', callbackUrl: CALLBACK });
       const sms = fake.sent.find((s) => s.msgid === sent.messageId)!;
-      expect(sms.fields.callbackurl).toBe('https://auth.example.com/sms/xoxzo/delivery-reports');
+      expect(sms.fields.callbackurl).toBe(CALLBACK);
       expect(sent.deliveryReports).toBe(true);
     });
 
     it('template sends carry it too', async () => {
       fake.templates.set('tpl-cb', { body: 'Your code is {pin}', status: 'APPROVED' });
-      const sent = await sender({
-        PUBLIC_BASE_URL: 'https://auth.example.com',
-        XOXZO_TEMPLATE_ID: 'tpl-cb',
-      }).send({ to: RECIPIENT, text: 'x', otp: { code: '123456', minutes: 5 } });
+      const sent = await sender({ XOXZO_TEMPLATE_ID: 'tpl-cb' }).send({
+        to: RECIPIENT,
+        text: 'x',
+        otp: { code: '123456', minutes: 5 },
+        callbackUrl: CALLBACK,
+      });
       const sms = fake.sent.find((s) => s.msgid === sent.messageId)!;
       expect(sms.templateId).toBe('tpl-cb');
-      expect(sms.fields.callbackurl).toBe('https://auth.example.com/sms/xoxzo/delivery-reports');
+      expect(sms.fields.callbackurl).toBe(CALLBACK);
     });
 
-    it('no PUBLIC_BASE_URL → no callbackurl', async () => {
-      const sent = await sender().send({ to: RECIPIENT, text: 'hello' });
+    it('no callbackUrl → no callbackurl, even with PUBLIC_BASE_URL (the URL is per message)', async () => {
+      const sent = await sender({ PUBLIC_BASE_URL: 'https://auth.example.com' }).send({
+        to: RECIPIENT,
+        text: 'hello',
+      });
       expect(fake.sent.find((s) => s.msgid === sent.messageId)?.fields).not.toHaveProperty('callbackurl');
       expect(sent.deliveryReports).toBe(false);
     });
 
     it('the fake reports delivery to that URL, form-encoded, with msgid and status', async () => {
-      const sent = await sender({ PUBLIC_BASE_URL: receiverUrl }).send({ to: RECIPIENT, text: 'hello' });
+      const callbackUrl = `${receiverUrl}/sms/xoxzo/delivery-reports?id=abc&sig=def`;
+      const sent = await sender().send({ to: RECIPIENT, text: 'hello', callbackUrl });
       fake.setStatus(sent.messageId!, 'FAILED');
       await expect(fake.deliveryReport(sent.messageId!)).resolves.toBe(204);
       expect(reports).toHaveLength(1);
-      expect(reports[0].path).toBe('/sms/xoxzo/delivery-reports');
+      expect(reports[0].path).toBe('/sms/xoxzo/delivery-reports?id=abc&sig=def');
       expect(reports[0].type).toMatch(/^application\/x-www-form-urlencoded/);
       expect(Object.fromEntries(new URLSearchParams(reports[0].body))).toEqual({
         msgid: sent.messageId,

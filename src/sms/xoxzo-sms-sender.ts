@@ -3,9 +3,6 @@ import { SmsConfig } from './sms.config.js';
 import { OutgoingSms, SendOptions, SentSms, SmsDeliveryError, SmsSender } from './sms-sender.js';
 import { XoxzoClient, XoxzoError } from './xoxzo-client.js';
 
-/** The path Xoxzo is asked to POST delivery reports to, under `PUBLIC_BASE_URL`. */
-export const XOXZO_DELIVERY_REPORTS_PATH = '/sms/xoxzo/delivery-reports';
-
 /**
  * One attempt at sending an SMS through Xoxzo (retries, the deadline and the circuit breaker are
  * `ResilientSmsSender`'s job).
@@ -14,16 +11,16 @@ export const XOXZO_DELIVERY_REPORTS_PATH = '/sms/xoxzo/delivery-reports';
  *   `en:12,ja:13`) or as the default (`XOXZO_TEMPLATE_ID`), and the SMS carries its `otp`:
  *   `POST /sms/templates/<id>/messages/` with the PIN and the minutes as the configured variables.
  * - Freeform otherwise: `POST /sms/messages/` with the text.
- * - With `PUBLIC_BASE_URL`, every send asks for delivery reports at `<it>/sms/xoxzo/delivery-reports`.
+ * - An SMS with a `callbackUrl` asks Xoxzo to report its delivery there (`callbackurl`).
  *
- * Failures reject with `SmsDeliveryError` (`kind` + the coarse `reason` Auth uses). Credentials (401) and
- * credit (403) problems are logged at error level, as configuration alarms; outages at warn.
+ * Failures reject with `SmsDeliveryError` (`kind` + the coarse `reason` Auth uses, and whether the SMS may
+ * have gone out anyway: `mayHaveBeenSent`, from the client). Credentials (401) and credit (403) problems are
+ * logged at error level, as configuration alarms; outages at warn.
  */
 @Injectable()
 export class XoxzoSmsSender extends SmsSender {
   private readonly logger = new Logger(XoxzoSmsSender.name);
   private readonly templates: SmsConfig['xoxzo']['templates'];
-  private readonly callbackurl: string | undefined;
 
   constructor(
     config: SmsConfig,
@@ -31,11 +28,13 @@ export class XoxzoSmsSender extends SmsSender {
   ) {
     super();
     this.templates = config.xoxzo.templates;
-    this.callbackurl = config.publicBaseUrl && `${config.publicBaseUrl}${XOXZO_DELIVERY_REPORTS_PATH}`;
   }
 
   async send(sms: OutgoingSms, options: SendOptions = {}): Promise<SentSms> {
     const templateId = this.templateFor(sms.locale);
+    const callbackurl = sms.callbackUrl;
+    // Only the deadline's signal goes down: a single attempt has nothing to retry.
+    const { signal } = options;
     try {
       if (templateId && sms.otp) {
         const { pinVariable, minutesVariable } = this.templates;
@@ -44,20 +43,20 @@ export class XoxzoSmsSender extends SmsSender {
           {
             recipient: sms.to,
             variables: { [pinVariable]: sms.otp.code, [minutesVariable]: String(sms.otp.minutes) },
-            callbackurl: this.callbackurl,
+            callbackurl,
           },
-          options,
+          { signal },
         );
-        return this.accepted(messageId);
+        return this.accepted(messageId, callbackurl);
       }
       if (templateId) {
         this.logger.warn(`A template is configured but this SMS carries no OTP values: sent freeform`);
       }
       const messageId = await this.client.sendFreeform(
-        { recipient: sms.to, message: sms.text, callbackurl: this.callbackurl },
-        options,
+        { recipient: sms.to, message: sms.text, callbackurl },
+        { signal },
       );
-      return this.accepted(messageId);
+      return this.accepted(messageId, callbackurl);
     } catch (error) {
       throw this.failure(error, templateId && sms.otp ? templateId : undefined);
     }
@@ -71,9 +70,9 @@ export class XoxzoSmsSender extends SmsSender {
     return id ?? this.templates.default;
   }
 
-  private accepted(messageId: string | null): SentSms {
+  private accepted(messageId: string | null, callbackurl: string | undefined): SentSms {
     if (!messageId) this.logger.warn('Xoxzo accepted the SMS but returned no msgid');
-    return { messageId, deliveryReports: messageId !== null && this.callbackurl !== undefined };
+    return { messageId, deliveryReports: messageId !== null && callbackurl !== undefined };
   }
 
   private failure(error: unknown, templateId: string | undefined): SmsDeliveryError {
@@ -81,10 +80,11 @@ export class XoxzoSmsSender extends SmsSender {
       this.logger.error(`Unexpected error sending through Xoxzo: ${String(error)}`);
       return SmsDeliveryError.of('provider_error', 'Unexpected error sending through Xoxzo', undefined, {
         cause: error,
+        mayHaveBeenSent: true,
       });
     }
-    const { kind, status, body } = error;
-    const details = { cause: error, retryAfterMs: error.retryAfterMs };
+    const { kind, status, body, mayHaveBeenSent } = error;
+    const details = { cause: error, retryAfterMs: error.retryAfterMs, mayHaveBeenSent };
     const via = templateId ? ` (template ${templateId})` : '';
     switch (kind) {
       case 'recipient_rejected':
@@ -102,7 +102,7 @@ export class XoxzoSmsSender extends SmsSender {
         this.logger.error(`Xoxzo rejected the request${via} (${status}): ${describe(body)}`);
         break;
       default:
-        this.logger.warn(`${error.message}${via}`);
+        this.logger.warn(`${error.message}${via}${mayHaveBeenSent ? ' (the SMS may have gone out)' : ''}`);
     }
     return SmsDeliveryError.of(kind, error.message, status, details);
   }

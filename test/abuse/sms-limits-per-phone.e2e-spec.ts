@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { claimsOf, login, register, resend, verify } from '../support/auth-api.js';
 import { attemptsOf, rateLimited, usersWithEmail } from '../support/db.js';
 import { expectError, expectTooMany } from '../support/expect-error.js';
@@ -107,15 +107,21 @@ describe('SMS limits and failed sends (SMS_LIMIT_PER_PHONE_HOUR=2)', () => {
     expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(2);
   });
 
-  it('keeps the budget when the SMS may have gone out (a 5xx or a timeout in any attempt)', async () => {
+  it('keeps the budget when the SMS may have gone out (a 5xx or a timeout after the request reached Xoxzo)', async () => {
     await awayFromWindowEnd(HOUR);
     const id = newIdentity();
     t.xoxzo.failAlways('http500');
-    expectError(await register(t, id), 503, 'SMS_UNAVAILABLE');
-    expectError(await register(t, id), 503, 'SMS_UNAVAILABLE');
+    const registered = await register(t, id);
+    expect(registered.status).toBe(201);
+    expect(registered.body.challenge.delivery).toBe('unknown');
+    t.xoxzo.failAlways('timeout');
+    const loggedIn = await login(t, id);
+    expect(loggedIn.status).toBe(200);
+    expect(loggedIn.body.challenge.delivery).toBe('unknown');
     t.xoxzo.recover();
-    expectTooMany(await register(t, id), HOUR);
+    // No SMS arrived, as far as the fake knows; but either may have: both stay counted.
     expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(0);
+    expectTooMany(await login(t, id), HOUR);
   });
 
   it('refuses a registration over the limit before hashing or storing anything', async () => {
@@ -134,6 +140,67 @@ describe('SMS limits and failed sends (SMS_LIMIT_PER_PHONE_HOUR=2)', () => {
     const c = { ...newIdentity(), phone: a.phone };
     expectTooMany(await register(t, c), HOUR);
     expect(await rowsOf()).toEqual(before);
+  });
+});
+
+describe('every provider attempt is charged (SMS_LIMIT_PER_PHONE_HOUR=4)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SMS_LIMIT_PER_PHONE_HOUR: '4', SMS_DEADLINE_MS: '3000' } });
+  });
+  afterAll(async () => {
+    await closeApp(t);
+  });
+  afterEach(() => {
+    t.xoxzo.recover();
+  });
+
+  /** What the hourly per-phone bucket of a new (not yet verified) number has counted for it. */
+  async function charged(phone: string): Promise<number> {
+    const { rows } = await t.db.query<{ n: number }>(
+      `SELECT COALESCE(sum(hits), 0)::int AS n FROM rate_limit_counters WHERE key = $1`,
+      [`sms-new:phone:${phone}`],
+    );
+    return rows[0].n;
+  }
+
+  it('429, 503 with Retry-After and a refused connection, then accepted: four attempts, four units, one SMS', async () => {
+    await awayFromWindowEnd(HOUR);
+    const id = newIdentity();
+    t.xoxzo.failNext('http429', 1, { retryAfter: 0 });
+    t.xoxzo.failNext('http503', 1, { retryAfter: 0 });
+    t.refuseXoxzoConnections(1);
+    const before = { requests: t.xoxzo.requests, refused: t.xoxzo.refused };
+    const res = await register(t, id);
+    expect(res.status).toBe(201);
+    expect(t.xoxzo.requests - before.requests + t.xoxzo.refused - before.refused).toBe(4);
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(1);
+    expect(await charged(id.phone)).toBe(4);
+    // The budget is spent: the next SMS is refused before anything is sent.
+    const requests = t.xoxzo.requests;
+    expectTooMany(await login(t, id), HOUR);
+    expect(t.xoxzo.requests).toBe(requests);
+  });
+
+  it('a retry the budget cannot afford is not made: 503 SMS_UNAVAILABLE and every unit given back', async () => {
+    await awayFromWindowEnd(HOUR);
+    const id = newIdentity();
+    expect((await register(t, id)).status).toBe(201);
+    expect((await login(t, id)).status).toBe(200);
+    expect(await charged(id.phone)).toBe(2);
+
+    // Attempts 1 and 2 take units 3 and 4; the third attempt finds the budget spent and is not made.
+    t.xoxzo.failAlways('http429', { retryAfter: 0 });
+    const requests = t.xoxzo.requests;
+    expectError(await login(t, id), 503, 'SMS_UNAVAILABLE');
+    expect(t.xoxzo.requests).toBe(requests + 2);
+    expect(await rateLimited(t, 'sms_new_number_per_phone_hour')).toBeGreaterThanOrEqual(1);
+    // Nothing was sent: the units of both attempts are back.
+    expect(await charged(id.phone)).toBe(2);
+
+    t.xoxzo.recover();
+    expect((await login(t, id)).status).toBe(200);
+    expect(await charged(id.phone)).toBe(3);
   });
 });
 

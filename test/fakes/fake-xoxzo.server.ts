@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { AxiosInstance } from 'axios';
 
 /** One SMS the fake accepted. */
 export interface FakeSms {
@@ -24,10 +25,18 @@ export interface FakeTemplate {
 
 /** Tuning of an injected failure. */
 export interface FakeFailureOptions {
-  /** `http429`: the `Retry-After` header in seconds (default 1; null = no header). */
+  /**
+   * The `Retry-After` header in seconds: `http429` (default 1; null = no header) and `http503` (default: no
+   * header).
+   */
   retryAfter?: number | null;
   /** `slow`: how long to wait before answering normally (default 1000 ms). */
   delayMs?: number;
+  /**
+   * Xoxzo took the message before the failure (`timeout`, `reset`, `http500`, `http503`): a valid send is
+   * accepted (recorded in `sent`, credit charged) and only the answer is lost. The client cannot tell.
+   */
+  accepted?: boolean;
 }
 
 /** How the next request(s) fail, as the real API or the network can. */
@@ -38,15 +47,17 @@ export type FakeFailure =
   | 'http401'
   | 'http403'
   | 'recipient400'
-  /** Accept the connection and never answer. */
+  /** Accept the connection, read the request and never answer. */
   | 'timeout'
-  /** Destroy the socket without an answer. */
+  /** Read the request, then destroy the socket without an answer. */
   | 'reset'
   /** Answer normally, but only after `delayMs` (the SMS is sent even if the client gave up). */
   | 'slow';
 
 export const FAKE_SID = 'ACfake0123456789';
 export const FAKE_TOKEN = 'fake-auth-token-abcdef';
+/** Nothing listens on port 1 (privileged, never an ephemeral port): connecting to it is refused. */
+export const REFUSING_URL = 'http://127.0.0.1:1';
 
 /**
  * A local stand-in for api.xoxzo.com, as strict as the real API is documented to be
@@ -57,17 +68,26 @@ export const FAKE_TOKEN = 'fake-auth-token-abcdef';
  * Template sends (`POST /sms/templates/<id>/messages/`) take JSON only, need a registered (`templates`) and
  * APPROVED template, and every `{placeholder}` of its body in `variables`. `setStatus()` changes what
  * `GET /sms/messages/<msgid>/` reports; `deliveryReport()` plays Xoxzo calling a message's `callbackurl`.
+ *
+ * Failures: `failNext` / `failAlways` answer the way the API or the network can fail, either before Xoxzo
+ * took the message or (`accepted`) after it did, when only the answer is lost; `refuseNext` makes the
+ * client's connections fail before any byte is written. `sent` holds every SMS accepted, so a test can
+ * check that one counted send reached the phone at most once.
  */
 export class FakeXoxzo {
   readonly sent: FakeSms[] = [];
   /** Every request that reached the fake, accepted or not. */
   requests = 0;
+  /** Connections refused by `refuseNext` (they never reach the fake: not in `requests` or `calls`). */
+  refused = 0;
   credits = 1000;
   /** Templates by id; register them before sending with them. */
   readonly templates = new Map<string, FakeTemplate>();
   /** Method and path of every request, in order (e.g. to count `GET /you/credits/`). */
   readonly calls: { method: string; path: string }[] = [];
   private failures: { failure: FakeFailure; options: FakeFailureOptions }[] = [];
+  private refusing = 0;
+  private readonly intercepted = new WeakSet<AxiosInstance>();
   private persistentFailure: { failure: FakeFailure; options: FakeFailureOptions } | undefined;
   private readonly statuses = new Map<string, string>();
   private readonly sockets = new Set<Socket>();
@@ -112,6 +132,34 @@ export class FakeXoxzo {
   recover(): void {
     this.persistentFailure = undefined;
     this.failures = [];
+    this.refusing = 0;
+  }
+
+  /**
+   * The next `times` requests that `http` (the client's axios instance) makes to this fake are refused at
+   * the TCP level (ECONNREFUSED), before any byte of them is written: a request the fake cannot refuse
+   * itself, since a listening socket accepts every connection. Installs one interceptor per instance.
+   */
+  refuseNext(http: AxiosInstance, times = 1): void {
+    this.refusing += times;
+    if (this.intercepted.has(http)) return;
+    this.intercepted.add(http);
+    http.interceptors.request.use((config) => {
+      const target = config.baseURL ?? config.url ?? '';
+      if (this.refusing <= 0 || !this.server?.listening || !target.startsWith(this.url)) return config;
+      this.refusing -= 1;
+      this.refused += 1;
+      return config.baseURL ? { ...config, baseURL: REFUSING_URL } : { ...config, url: REFUSING_URL };
+    });
+  }
+
+  /** How many `GET /sms/messages/<msgid>/` (status reads) reached the fake, for one msgid or all. */
+  statusReads(msgid?: string): number {
+    return this.calls.filter(
+      (c) =>
+        c.method === 'GET' &&
+        (msgid ? c.path === `/sms/messages/${msgid}/` : /^\/sms\/messages\/[^/]+\/$/.test(c.path)),
+    ).length;
   }
 
   messagesTo(recipient: string): FakeSms[] {
@@ -165,6 +213,10 @@ export class FakeXoxzo {
     this.calls.push({ method: req.method ?? '', path: new URL(req.url ?? '/', 'http://fake').pathname });
     const body = await readBody(req);
     const { failure, options } = this.failures.shift() ?? this.persistentFailure ?? { options: {} };
+    // Xoxzo took the message (if valid and authorised) but its answer is lost: handled, then discarded.
+    if (failure && options.accepted && this.authorised(req.headers.authorization)) {
+      this.route(req, body, DISCARD);
+    }
     if (failure === 'timeout') return; // hold the socket open; close() destroys it
     if (failure === 'reset') {
       req.socket.destroy();
@@ -176,9 +228,12 @@ export class FakeXoxzo {
       case 'http500':
         res.writeHead(500, { 'content-type': 'text/html' }).end('<h1>Server Error (500)</h1>');
         return;
-      case 'http503':
+      case 'http503': {
+        const retryAfter = options.retryAfter ?? null;
+        if (retryAfter !== null) res.setHeader('Retry-After', String(retryAfter));
         res.writeHead(503, { 'content-type': 'text/plain' }).end('Service Unavailable');
         return;
+      }
       case 'http429': {
         const retryAfter = options.retryAfter === undefined ? 1 : options.retryAfter;
         if (retryAfter !== null) res.setHeader('Retry-After', String(retryAfter));
@@ -193,7 +248,11 @@ export class FakeXoxzo {
       case 'recipient400':
         return json(res, 400, { recipient: ['Invalid recipient'] });
     }
+    this.route(req, body, res);
+  }
 
+  /** The API proper, for an authorised request. */
+  private route(req: IncomingMessage, body: string, res: Reply): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     if (!url.pathname.endsWith('/')) return json(res, 404, { detail: 'Not found.' });
     if (req.method === 'POST' && url.pathname === '/sms/messages/') return this.sendSms(req, body, res);
@@ -208,7 +267,7 @@ export class FakeXoxzo {
     return json(res, 404, { detail: 'Not found.' });
   }
 
-  private sendSms(req: IncomingMessage, body: string, res: ServerResponse): void {
+  private sendSms(req: IncomingMessage, body: string, res: Reply): void {
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (type !== 'application/x-www-form-urlencoded') {
       return json(res, 415, { detail: `Unsupported media type "${type}" in request.` });
@@ -222,7 +281,7 @@ export class FakeXoxzo {
     this.accept(res, { recipient, sender, message, fields });
   }
 
-  private sendTemplate(templateId: string, req: IncomingMessage, body: string, res: ServerResponse): void {
+  private sendTemplate(templateId: string, req: IncomingMessage, body: string, res: Reply): void {
     const template = this.templates.get(templateId);
     if (!template) return json(res, 404, { detail: 'Not found.' });
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
@@ -275,7 +334,7 @@ export class FakeXoxzo {
     });
   }
 
-  private accept(res: ServerResponse, sms: Omit<FakeSms, 'msgid' | 'at'>): void {
+  private accept(res: Reply, sms: Omit<FakeSms, 'msgid' | 'at'>): void {
     if (this.credits <= 0) return json(res, 403, { non_field_errors: ['Not enough credits, required: 20'] });
     const msgid = randomBytes(24)
       .toString('base64')
@@ -291,7 +350,7 @@ export class FakeXoxzo {
     return this.statuses.get(msgid) ?? 'DELIVERED';
   }
 
-  private messageStatus(msgid: string, res: ServerResponse): void {
+  private messageStatus(msgid: string, res: Reply): void {
     const sms = this.sent.find((s) => s.msgid === msgid);
     if (!sms) return json(res, 404, { detail: 'Not found.' });
     json(res, 200, {
@@ -332,7 +391,14 @@ function isE164(recipient: string): boolean {
   return /^\+[1-9][0-9]{7,14}$/.test(recipient) && !recipient.startsWith('+810');
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+/** Where an answer goes: the real response, or nowhere (`DISCARD`, for an answer that is lost). */
+interface Reply {
+  writeHead(status: number, headers: Record<string, string>): { end(body: string): unknown };
+}
+
+const DISCARD: Reply = { writeHead: () => ({ end: () => undefined }) };
+
+function json(res: Reply, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 

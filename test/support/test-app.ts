@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { HttpService } from '@nestjs/axios';
 import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pg from 'pg';
@@ -30,6 +31,11 @@ export interface TestApp {
     options?: { body?: unknown; token?: string; raw?: string; headers?: Record<string, string> },
   ): Promise<HttpResult<T>>;
   post<T = any>(path: string, body?: unknown, token?: string): Promise<HttpResult<T>>;
+  /**
+   * The app's next `times` connections to the fake Xoxzo are refused (ECONNREFUSED, before a byte is
+   * written: certainly not sent). `xoxzo.refused` counts them; `xoxzo.recover()` ends it.
+   */
+  refuseXoxzoConnections(times?: number): void;
   get<T = any>(path: string, token?: string): Promise<HttpResult<T>>;
   close(): Promise<void>;
 }
@@ -106,6 +112,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     databaseUrl,
     request,
     post: (path, body, token) => request('POST', path, { body, token }),
+    refuseXoxzoConnections: (times = 1) => xoxzo.refuseNext(app.get(HttpService).axiosRef, times),
     get: (path, token) => request('GET', path, { token }),
     async close() {
       await app.close();

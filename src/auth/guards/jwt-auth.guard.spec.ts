@@ -4,7 +4,14 @@ import { Controller, ExecutionContext, Get, HttpStatus, Post } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
-import { ApiException, ErrorCode, type Principal, Public } from '../../common/index.js';
+import {
+  ApiException,
+  ErrorCode,
+  type Principal,
+  Public,
+  ServerKeys,
+  ServerSecret,
+} from '../../common/index.js';
 import { loadConfig } from '../../app-config.js';
 import { JwtConfig } from '../sessions/jwt.config.js';
 import { AuthKeys } from '../auth-keys.js';
@@ -91,6 +98,8 @@ describe(JwtAuthGuard.name, () => {
         Reflector,
         TokensService,
         AuthKeys,
+        ServerKeys,
+        { provide: ServerSecret, useExisting: JwtConfig },
         { provide: JwtService, useValue: new JwtService() },
         {
           provide: JwtConfig,

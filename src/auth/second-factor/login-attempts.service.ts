@@ -48,8 +48,8 @@ type Outcome<T> =
 /**
  * The second factor's state machine: a login attempt per password login, one PIN at a time per attempt
  * (only its HMAC stored), a failure budget per attempt that resends do not reset, and an atomic verify (a
- * transaction holding the attempt's row lock). An SMS that cannot be handed to the provider leaves no
- * usable PIN.
+ * transaction holding the attempt's row lock). An SMS that certainly was not handed to the provider leaves
+ * no usable PIN; one that may have been keeps its PIN usable.
  */
 @Injectable()
 export class LoginAttemptsService {
@@ -65,8 +65,10 @@ export class LoginAttemptsService {
 
   /**
    * Opens an attempt for a user whose password was just checked, and sends its PIN. The attempt is usable
-   * only once the SMS is accepted (its partial token does not exist before); if the SMS fails, the attempt
-   * is deleted again: no PIN exists that was not sent.
+   * only once the SMS is handed over (its partial token does not exist before). If the SMS certainly was
+   * not sent, the attempt is deleted again: no PIN exists that was not sent. If the outcome is uncertain
+   * (the SMS may arrive), the attempt stays, with `delivery: 'unknown'`: the client may resend after the
+   * cooldown.
    */
   async open(owner: AttemptOwner, client: ClientContext, allowance?: Allowance): Promise<OpenAttempt> {
     await this.lock.assertOpen(owner.id);
@@ -105,8 +107,9 @@ export class LoginAttemptsService {
   /**
    * A new PIN for an open attempt; the previous one stops working once the new one is sent; the failure
    * count stays. The resend slot is claimed atomically (`pin_sent_at` moves to now only if the cooldown has
-   * passed), so two concurrent resends send one SMS; if the SMS fails the claim is undone and the old PIN
-   * stays valid.
+   * passed), so two concurrent resends send one SMS. If the SMS certainly was not sent the claim is undone
+   * and the old PIN stays valid; if the outcome is uncertain the new PIN replaces the old one as on success
+   * (it may arrive; the old one stops working) and the cooldown counts from this resend.
    */
   async resend(owner: AttemptOwner, attemptId: string, client: ClientContext): Promise<OpenAttempt> {
     const userId = owner.id;

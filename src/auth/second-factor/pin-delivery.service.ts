@@ -93,10 +93,16 @@ export class PinDeliveryService {
   }
 
   /**
-   * Sends `pin` for the login attempt `reference` in the user's language, within the budget `allowance`
-   * (taken here when not given), and records the message for delivery tracking. A send that certainly did
-   * not go out gives its budget back, so that retrying once the provider works again is not refused; one
-   * that may have gone out (a timeout or a 5xx in any of its attempts) keeps it.
+   * Sends `pin` for the login attempt `reference` in the user's language and records the message for
+   * delivery tracking. The first provider attempt is charged to the budget `allowance` (taken here when not
+   * given), and every retry to one more unit of the same budget (a retry the budget cannot afford is not
+   * made). Three outcomes:
+   * - accepted: resolves to the delivery status (`pending` until the delivery report, or `unknown`);
+   * - uncertain (a timeout or a 5xx after the request reached the provider: the SMS may arrive): resolves
+   *   to `unknown` and keeps every unit, so the caller keeps the PIN usable and the client may resend after
+   *   the cooldown. Never a 503 for an SMS that may have arrived;
+   * - certainly not sent: gives every unit back (retrying once the provider works again is not refused)
+   *   and throws `503 SMS_UNAVAILABLE`, or `400 VALIDATION_FAILED` when the provider refused the number.
    */
   async send(
     reference: string,
@@ -106,28 +112,45 @@ export class PinDeliveryService {
     allowance?: Allowance,
   ): Promise<DeliveryStatus> {
     const { phone, userId, client } = recipient;
-    const budget = allowance ?? (await this.reserve(recipient));
+    const charged: Allowance[] = [allowance ?? (await this.reserve(recipient))];
+    const tracked = await this.delivery.track(reference).catch(async (error: unknown) => {
+      await charged[0].release(); // nothing was sent
+      throw error;
+    });
     let sent: SentSms;
     try {
-      sent = await this.sms.send({
-        to: phone,
-        text: this.pins.message(pin, locale),
-        locale,
-        otp: { code: pin, minutes: this.pins.minutes() },
-      });
+      sent = await this.sms.send(
+        {
+          to: phone,
+          text: this.pins.message(pin, locale),
+          locale,
+          otp: { code: pin, minutes: this.pins.minutes() },
+          callbackUrl: tracked.callbackUrl,
+        },
+        { beforeRetry: async () => void charged.push(await this.reserve(recipient)) },
+      );
     } catch (error) {
-      if (error instanceof SmsDeliveryError && !error.mayHaveBeenSent) await budget.release();
-      await this.audit.record('pin_send_failed', client, userId, {
-        reason: error instanceof SmsDeliveryError ? error.reason : 'error',
-      });
-      if (error instanceof SmsDeliveryError && error.reason === 'recipient_rejected') {
-        throw validationFailed('phone: the SMS provider rejected this number');
+      if (error instanceof SmsDeliveryError && !error.mayHaveBeenSent) {
+        for (const unit of charged) await unit.release();
+        await this.delivery.discard(tracked.id);
+        await this.audit.record('pin_send_failed', client, userId, { reason: error.reason });
+        if (error.reason === 'recipient_rejected') {
+          throw validationFailed('phone: the SMS provider rejected this number');
+        }
+        this.logger.warn(`PIN SMS not sent: ${error.message}`);
+        throw smsUnavailable();
       }
-      this.logger.warn(`PIN SMS not sent: ${error instanceof Error ? error.message : String(error)}`);
-      throw smsUnavailable();
+      // Anything else may have reached the provider: the PIN may arrive, so it must stay usable.
+      const why = error instanceof Error ? error.message : String(error);
+      if (error instanceof SmsDeliveryError) this.logger.warn(`PIN SMS outcome unknown: ${why}`);
+      else this.logger.error(`Unexpected error sending a PIN SMS (treated as maybe sent): ${why}`);
+      await this.audit.record('pin_send_uncertain', client, userId, {
+        kind: error instanceof SmsDeliveryError ? error.kind : 'error',
+      });
+      return this.delivery.recordUncertain(tracked.id);
     }
     await this.audit.record('pin_sent', client, userId);
-    return this.delivery.recordSent(sent, reference);
+    return this.delivery.recordSent(tracked.id, sent);
   }
 
   /** The delivery status of the newest PIN SMS for `reference`. */

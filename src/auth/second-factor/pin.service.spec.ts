@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../app-config.js';
 import { SmsTestNumbers } from '../../sms/test-numbers.js';
+import { ServerKeys } from '../../common/index.js';
 import { AuthKeys } from '../auth-keys.js';
 import { PinService } from './pin.service.js';
 
@@ -9,7 +10,11 @@ const SECRET = 'pin-service-spec-secret-0123456789abcdef';
 
 function pinService(env: Record<string, string> = {}, secret = SECRET): PinService {
   const config = loadConfig({ JWT_SECRET: secret, ...env });
-  return new PinService(config.pin, new AuthKeys(config.jwt), new SmsTestNumbers(config.sms.testNumbers));
+  return new PinService(
+    config.pin,
+    new AuthKeys(new ServerKeys(config.jwt)),
+    new SmsTestNumbers(config.sms.testNumbers),
+  );
 }
 
 describe(PinService.name, () => {

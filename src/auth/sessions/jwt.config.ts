@@ -5,8 +5,9 @@ import { type Env, int, optionalString } from '../../config/index.js';
 const MIN_SECRET_LENGTH = 32;
 
 /**
- * Tokens and sessions. `JWT_SECRET` is the root of every key (see `AuthKeys`); without it (outside
- * production) a random secret is made for this process, and `secretGenerated` says so.
+ * Tokens and sessions. `JWT_SECRET` is the root of every key (`ServerKeys`, in common: Auth's keys and any
+ * other module's); this is the one place it is read. Without it (outside production) a random secret is
+ * made for this process, and `secretGenerated` says so.
  */
 export function loadJwtConfig(env: Env, generateSecret: () => string = () => randomUUID() + randomUUID()) {
   const secret = env.read('JWT_SECRET', optionalString);

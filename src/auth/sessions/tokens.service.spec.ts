@@ -2,6 +2,7 @@ import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { JwtService } from '@nestjs/jwt';
 import { loadConfig } from '../../app-config.js';
+import { ServerKeys } from '../../common/index.js';
 import { AuthKeys } from '../auth-keys.js';
 import {
   ACCESS_TOKEN_TYP,
@@ -15,7 +16,7 @@ const SECRET = 'tokens-service-spec-secret-0123456789abcdef';
 
 function tokensService(env: Record<string, string> = {}): TokensService {
   const config = loadConfig({ JWT_SECRET: SECRET, ...env });
-  return new TokensService(new JwtService(), config.jwt, new AuthKeys(config.jwt));
+  return new TokensService(new JwtService(), config.jwt, new AuthKeys(new ServerKeys(config.jwt)));
 }
 
 const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000);
@@ -270,7 +271,7 @@ describe(TokensService.name, () => {
           successor,
         );
         // Not a plain hash of the token, nor an HMAC with JWT_SECRET itself or with another purpose's key.
-        const keys = new AuthKeys(loadConfig({ JWT_SECRET: SECRET }).jwt);
+        const keys = new AuthKeys(new ServerKeys(loadConfig({ JWT_SECRET: SECRET }).jwt));
         const guesses = [
           createHash('sha256').update(token).digest('base64url'),
           ...[SECRET, keys.accessToken, keys.partialToken, keys.pinHmac].map((key) =>

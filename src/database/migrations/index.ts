@@ -2,6 +2,7 @@ import { InitialSchema1795625740672 } from './1795625740672-InitialSchema.js';
 import { AbuseLimitsAndAudit1795626441053 } from './1795626441053-AbuseLimitsAndAudit.js';
 import { SmsDeliveryAndLocale1795627558653 } from './1795627558653-SmsDeliveryAndLocale.js';
 import { DropLoginAttemptSmsMessageId1795631422843 } from './1795631422843-DropLoginAttemptSmsMessageId.js';
+import { SmsMessageIdAndCheckedAt1795634718206 } from './1795634718206-SmsMessageIdAndCheckedAt.js';
 import { SecondFactorFailures1796176306262 } from './1796176306262-SecondFactorFailures.js';
 
 /**
@@ -13,5 +14,6 @@ export const MIGRATIONS = [
   AbuseLimitsAndAudit1795626441053,
   SmsDeliveryAndLocale1795627558653,
   DropLoginAttemptSmsMessageId1795631422843,
+  SmsMessageIdAndCheckedAt1795634718206,
   SecondFactorFailures1796176306262,
 ];

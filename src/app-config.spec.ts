@@ -529,6 +529,7 @@ describe('production fails closed', () => {
     ['LOGIN_LIMIT_PER_IP_15MIN', '0'],
     ['LOGIN_LOCKOUT_THRESHOLD', '0'],
     ['PIN_CHECKS_PER_ACCOUNT_15MIN', '0'],
+    ['FRAUD_GUARD', 'off'],
   ])('refuses the weakening %s=%s unless UNSAFE_SETTINGS names it (then warns)', (name, value) => {
     const error = expectRejected({ ...PRODUCTION, [name]: value }, name);
     expect(error.message).toContain('UNSAFE_SETTINGS');
@@ -582,5 +583,26 @@ describe('SMS_BLOCKED_PREFIXES', () => {
     ]);
     expectRejected({ SMS_BLOCKED_PREFIXES: '7840' }, 'SMS_BLOCKED_PREFIXES');
     expectRejected({ SMS_BLOCKED_PREFIXES: '+78a0' }, 'SMS_BLOCKED_PREFIXES');
+  });
+});
+
+describe('fraud guard settings', () => {
+  it('is on by default: 30 sent, under 20 % verified, over 60 minutes → a 30-minute pause', () => {
+    expect(loadConfig({}).fraudGuard).toEqual({
+      enabled: true,
+      windowMinutes: 60,
+      minSent: 30,
+      minVerifyRate: 0.2,
+      pauseMinutes: 30,
+    });
+  });
+
+  it.each([
+    ['FRAUD_GUARD', 'maybe'],
+    ['FRAUD_GUARD_MIN_VERIFY_RATE', '1.5'],
+    ['FRAUD_GUARD_MIN_VERIFY_RATE', 'half'],
+    ['FRAUD_GUARD_WINDOW_MINUTES', '1'],
+  ])('refuses %s=%s', (name, value) => {
+    expectRejected({ [name]: value }, name);
   });
 });

@@ -9,6 +9,7 @@ import { HttpConfig, loadHttpConfig } from './common/http/http.config.js';
 import { ServerKeys, ServerSecret } from './common/index.js';
 import { Env } from './config/index.js';
 import { DatabaseConfig, loadDatabaseConfig } from './database/database.config.js';
+import { FraudGuardConfig, loadFraudGuardConfig } from './phone/fraud-guard.config.js';
 import { loadPhoneConfig, PhoneConfig } from './phone/phone.config.js';
 import { loadSmsConfig, SmsConfig } from './sms/sms.config.js';
 
@@ -27,6 +28,7 @@ export interface AppConfig {
   registration: RegistrationConfig;
   pin: PinConfig;
   phone: PhoneConfig;
+  fraudGuard: FraudGuardConfig;
   sms: SmsConfig;
 }
 
@@ -53,6 +55,7 @@ export function loadConfig(
     registration: loadRegistrationConfig(env),
     pin,
     phone: loadPhoneConfig(env),
+    fraudGuard: loadFraudGuardConfig(env),
     sms: loadSmsConfig(env, {
       pinLength: env.valid('PIN_LENGTH') ? pin.length : undefined,
       pinLocales: PIN_SMS_LOCALES,
@@ -86,6 +89,7 @@ export function configModule(config: AppConfig): DynamicModule {
     { provide: RegistrationConfig, useValue: config.registration },
     { provide: PinConfig, useValue: config.pin },
     { provide: PhoneConfig, useValue: config.phone },
+    { provide: FraudGuardConfig, useValue: config.fraudGuard },
     { provide: SmsConfig, useValue: config.sms },
   ];
   return {

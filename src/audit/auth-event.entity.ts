@@ -20,6 +20,8 @@ export const AUTH_EVENT_TYPES = [
   'refresh_reused',
   'logout',
   'rate_limited',
+  /** The fraud guard paused PINs to a destination (no user: it concerns everyone sending there). */
+  'destination_paused',
 ] as const;
 export type AuthEventType = (typeof AUTH_EVENT_TYPES)[number];
 

@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { PhoneModule } from '../phone/phone.module.js';
 import { SmsModule } from '../sms/sms.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthKeys } from './auth-keys.js';
@@ -45,6 +46,7 @@ export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure,
     JwtModule.register({}),
     UsersModule,
     SmsModule,
+    PhoneModule,
   ],
   controllers: [AuthController, SecondFactorController],
   providers: [

@@ -43,7 +43,8 @@ export interface AttemptOwner {
 export type AttemptCompletion<T> = (attempt: LoginAttempt, manager: EntityManager, now: Date) => Promise<T>;
 
 type Outcome<T> =
-  { ok: true; value: T } | { ok: false; error: ApiException; closed: boolean; lockedAccount?: boolean };
+  | { ok: true; value: T; phone: string }
+  | { ok: false; error: ApiException; closed: boolean; lockedAccount?: boolean };
 
 /**
  * The second factor's state machine: a login attempt per password login, one PIN at a time per attempt
@@ -200,7 +201,7 @@ export class LoginAttemptsService {
       await manager.update(LoginAttempt, { id: attempt.id }, { status: 'verified', closedAt: now });
       await this.lock.reset(userId, manager);
       try {
-        return { ok: true, value: await complete(attempt, manager, now) };
+        return { ok: true, value: await complete(attempt, manager, now), phone: attempt.phone };
       } catch (error) {
         if (error instanceof ApiException) return { ok: false, error, closed: true };
         throw error;
@@ -222,6 +223,7 @@ export class LoginAttemptsService {
       throw outcome.error;
     }
     await this.audit.record('pin_verified', client, userId);
+    await this.delivery.verified(outcome.phone);
     return outcome.value;
   }
 

@@ -1,8 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service.js';
 import { type ClientContext, validationFailed } from '../../common/index.js';
-import { assertPinDestination } from '../../phone/destination-policy.js';
-import { PhoneConfig } from '../../phone/phone.config.js';
+import { PinDestinations } from '../../phone/pin-destinations.service.js';
 import {
   type Allowance,
   DAY,
@@ -39,7 +38,7 @@ export class PinDeliveryService {
 
   constructor(
     private readonly config: PinConfig,
-    private readonly phones: PhoneConfig,
+    private readonly destinations: PinDestinations,
     private readonly pins: PinService,
     private readonly sms: SmsSender,
     private readonly delivery: SmsDeliveryService,
@@ -53,8 +52,13 @@ export class PinDeliveryService {
    * number not verified yet) from budgets of its own, so that nobody can spend, by registering, what
    * verified users need to log in.
    */
-  reserve({ phone, userId, client, verified, newAccount }: PinRecipient): Promise<Allowance> {
-    assertPinDestination(phone, this.phones);
+  async reserve(recipient: PinRecipient): Promise<Allowance> {
+    await this.destinations.assertAllowed(recipient.phone, recipient.verified);
+    return this.charge(recipient);
+  }
+
+  /** One unit of every SMS budget (429 over any); each provider attempt of a send takes one. */
+  private charge({ phone, userId, client, verified, newAccount }: PinRecipient): Promise<Allowance> {
     const l = this.config.smsLimits;
     const pool = verified ? 'sms' : 'sms-new';
     const name = verified ? 'sms' : 'sms_new_number';
@@ -127,7 +131,7 @@ export class PinDeliveryService {
           otp: { code: pin, minutes: this.pins.minutes() },
           callbackUrl: tracked.callbackUrl,
         },
-        { beforeRetry: async () => void charged.push(await this.reserve(recipient)) },
+        { beforeRetry: async () => void charged.push(await this.charge(recipient)) },
       );
     } catch (error) {
       if (error instanceof SmsDeliveryError && !error.mayHaveBeenSent) {
@@ -147,10 +151,17 @@ export class PinDeliveryService {
       await this.audit.record('pin_send_uncertain', client, userId, {
         kind: error instanceof SmsDeliveryError ? error.kind : 'error',
       });
+      await this.destinations.recordSent(phone, client);
       return this.delivery.recordUncertain(tracked.id);
     }
     await this.audit.record('pin_sent', client, userId);
+    await this.destinations.recordSent(phone, client);
     return this.delivery.recordSent(tracked.id, sent);
+  }
+
+  /** A PIN sent to `phone` was verified (the fraud guard weighs sends against verifications). */
+  verified(phone: string): Promise<void> {
+    return this.destinations.recordVerified(phone);
   }
 
   /** The delivery status of the newest PIN SMS for `reference`. */

@@ -4,6 +4,7 @@ import { SmsDeliveryAndLocale1795627558653 } from './1795627558653-SmsDeliveryAn
 import { DropLoginAttemptSmsMessageId1795631422843 } from './1795631422843-DropLoginAttemptSmsMessageId.js';
 import { SmsMessageIdAndCheckedAt1795634718206 } from './1795634718206-SmsMessageIdAndCheckedAt.js';
 import { SecondFactorFailures1796176306262 } from './1796176306262-SecondFactorFailures.js';
+import { FraudGuard1796179429199 } from './1796179429199-FraudGuard.js';
 
 /**
  * Every migration, in order. A new one: `npm run migration:generate -- src/database/migrations/<Name>`,
@@ -16,4 +17,5 @@ export const MIGRATIONS = [
   DropLoginAttemptSmsMessageId1795631422843,
   SmsMessageIdAndCheckedAt1795634718206,
   SecondFactorFailures1796176306262,
+  FraudGuard1796179429199,
 ];

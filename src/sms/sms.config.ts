@@ -76,7 +76,7 @@ export function loadSmsConfig(env: Env, context: SmsConfigContext) {
       ),
     ),
     /** Validly signed delivery reports acted on per client IP per minute; more are ignored (204). 0 = off. */
-    deliveryReportsPerIpMinute: env.read('SMS_DELIVERY_REPORTS_PER_IP_MINUTE', int(120, 0, 100000)),
+    deliveryReportsPerIpMinute: env.limit('SMS_DELIVERY_REPORTS_PER_IP_MINUTE', 120, 100000),
     /** E.164 → fixed PIN; such numbers never reach the provider. Empty when not enabled. */
     testNumbers,
   };

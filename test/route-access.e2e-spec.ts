@@ -12,6 +12,7 @@ import { startTestApp, TestApp } from './support/test-app.js';
  */
 const INVENTORY = [
   'GET /auth/2fa/status → partial',
+  'GET /auth/session → full',
   'GET /health → public',
   'GET /users/me → full',
   'GET /users/me/events → full',

@@ -417,9 +417,10 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
       const refreshed = await refresh(t, session.refreshToken);
       expect(refreshed.status).toBe(200);
       // The default is 90 days: move the second factor 91 days back.
-      await t.db.query(`UPDATE sessions SET authenticated_at = now() - interval '91 days' WHERE id = $1`, [
-        sid,
-      ]);
+      await t.db.query(
+        `UPDATE sessions SET created_at = now() - interval '91 days', authenticated_at = now() - interval '91 days' WHERE id = $1`,
+        [sid],
+      );
       const late = await refresh(t, refreshed.body.refreshToken);
       expect(late.status).toBe(401);
       expect(late.body.code).toBe('REFRESH_INVALID');
@@ -428,13 +429,14 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
     it('never issues a refresh token that outlives its session', async () => {
       const { session } = await registerAndVerify(t);
       const sid = decodeJwt(session.accessToken).payload.sid as string;
-      await t.db.query(`UPDATE sessions SET authenticated_at = now() - interval '89 days' WHERE id = $1`, [
-        sid,
-      ]);
+      await t.db.query(
+        `UPDATE sessions SET created_at = now() - interval '89 days', authenticated_at = now() - interval '89 days' WHERE id = $1`,
+        [sid],
+      );
       const refreshed = await refresh(t, session.refreshToken);
       expect(refreshed.status).toBe(200);
       const { rows } = await t.db.query(
-        `SELECT extract(epoch FROM rt.expires_at - (s.authenticated_at + interval '90 days'))::int AS over
+        `SELECT extract(epoch FROM rt.expires_at - (s.created_at + interval '90 days'))::int AS over
            FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
           WHERE rt.token_hash = $1`,
         [sha256(refreshed.body.refreshToken)],
@@ -540,9 +542,10 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
 
       const tooOld = (await registerAndVerify(g)).session;
       expect((await refresh(g, tooOld.refreshToken)).status).toBe(200);
-      await g.db.query(`UPDATE sessions SET authenticated_at = now() - interval '91 days' WHERE id = $1`, [
-        sidOf(tooOld.accessToken),
-      ]);
+      await g.db.query(
+        `UPDATE sessions SET created_at = now() - interval '91 days', authenticated_at = now() - interval '91 days' WHERE id = $1`,
+        [sidOf(tooOld.accessToken)],
+      );
       expect((await refresh(g, tooOld.refreshToken)).body.code).toBe('REFRESH_INVALID');
       expect(await reuseEvents(g, claimsOf(tooOld.accessToken).userId)).toEqual([
         { withinGrace: 'true', action: 'refused' },
@@ -675,6 +678,7 @@ describe('tokens: partial vs full, forgeries, refresh rotation, logout', () => {
         sub: expect.stringMatching(UUID),
         sid: expect.stringMatching(UUID),
         jti: expect.any(String),
+        sfa_time: expect.any(Number),
         amr: FULL_AMR,
         auth_time: expect.any(Number),
         iat: expect.any(Number),

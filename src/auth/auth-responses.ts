@@ -40,7 +40,7 @@ export class AuthResponses {
 
   async session(session: IssuedSession): Promise<SessionResponse> {
     return {
-      accessToken: await this.tokens.signAccess(session.userId, session.sessionId, session.authenticatedAt),
+      accessToken: await this.tokens.signAccess(session),
       refreshToken: session.refreshToken,
       tokenType: 'Bearer',
       expiresIn: this.jwt.accessTokenTtlSeconds,

@@ -29,6 +29,7 @@ import { SecondFactorService } from './second-factor/second-factor.service.js';
 import { RefreshRotationService } from './sessions/refresh-rotation.service.js';
 import { RefreshToken } from './sessions/refresh-token.entity.js';
 import { Session } from './sessions/session.entity.js';
+import { SessionsController } from './sessions/sessions.controller.js';
 import { SessionsService } from './sessions/sessions.service.js';
 import { TokensService } from './sessions/tokens.service.js';
 
@@ -48,7 +49,7 @@ export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure,
     SmsModule,
     PhoneModule,
   ],
-  controllers: [AuthController, SecondFactorController],
+  controllers: [AuthController, SecondFactorController, SessionsController],
   providers: [
     AuthKeys,
     AuthResponses,

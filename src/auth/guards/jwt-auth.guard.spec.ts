@@ -17,7 +17,7 @@ import { JwtConfig } from '../sessions/jwt.config.js';
 import { AuthKeys } from '../auth-keys.js';
 import { PartialAuth } from './partial-auth.decorator.js';
 import { SessionsService } from '../sessions/sessions.service.js';
-import { TokensService } from '../sessions/tokens.service.js';
+import { FULL_AMR, TokensService } from '../sessions/tokens.service.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 
 /** A controller shaped like the real ones: protected by default, a few opt-outs. */
@@ -113,7 +113,13 @@ describe(JwtAuthGuard.name, () => {
   });
 
   const fullToken = (userId = randomUUID(), sessionId = randomUUID()) =>
-    tokens.signAccess(userId, sessionId, new Date());
+    tokens.signAccess({
+      userId,
+      sessionId,
+      authenticatedAt: new Date(),
+      secondFactorAt: new Date(),
+      amr: FULL_AMR,
+    });
   const partialToken = (minutes = 5, userId = randomUUID(), attemptId = randomUUID()) =>
     tokens.signPartial(userId, attemptId, new Date(Date.now() + minutes * 60_000));
 

@@ -6,6 +6,7 @@ import { challengeClosed, phoneTaken } from '../auth-errors.js';
 import { AuthResponses } from '../auth-responses.js';
 import type { ChallengeResponse, SessionResponse } from '../dto/auth-responses.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { FULL_AMR } from '../sessions/tokens.service.js';
 import { LoginAttemptsService } from './login-attempts.service.js';
 import { PinConfig } from './pin.config.js';
 
@@ -55,7 +56,11 @@ export class SecondFactorService {
           if (error instanceof UniqueViolation) throw phoneTaken();
           throw error;
         }
-        return this.sessions.create(userId, now, manager);
+        return this.sessions.create(
+          userId,
+          { authenticatedAt: now, secondFactorAt: now, amr: FULL_AMR },
+          manager,
+        );
       },
     );
     return this.responses.session(session);

@@ -32,7 +32,12 @@ interface SessionRow {
   session_id: string;
   user_id: string;
   authenticated_at: Date;
+  second_factor_at: Date;
+  amr: string;
+  created_at: Date;
 }
+
+const SESSION_COLUMNS = `s.id AS session_id, s.user_id, s.authenticated_at, s.second_factor_at, s.amr, s.created_at`;
 
 /** Spends the token if it is unspent, unexpired and its session lives; one concurrent request wins. */
 const SPEND = `
@@ -40,8 +45,8 @@ const SPEND = `
     FROM sessions s
    WHERE rt.token_hash = $1 AND rt.used_at IS NULL AND rt.expires_at > now()
      AND s.id = rt.session_id AND s.revoked_at IS NULL
-     AND s.authenticated_at > now() - make_interval(secs => $2::int)
-  RETURNING s.id AS session_id, s.user_id, s.authenticated_at`;
+     AND s.created_at > now() - make_interval(secs => $2::int)
+  RETURNING ${SESSION_COLUMNS}`;
 
 /**
  * A spent token, and whether it was spent within the grace window. `clock_timestamp()`, not `now()`: the
@@ -49,7 +54,7 @@ const SPEND = `
  * every reuse must count as reuse.
  */
 const SPENT = `
-  SELECT rt.session_id, s.user_id, s.authenticated_at,
+  SELECT ${SESSION_COLUMNS},
          ($2::int > 0 AND rt.used_at > clock_timestamp() - make_interval(secs => $2::int)) AS within_grace
     FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
    WHERE rt.token_hash = $1 AND rt.used_at IS NOT NULL`;
@@ -58,7 +63,7 @@ const SPENT = `
 const SUCCESSOR_LIVE = `
   SELECT 1 FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
    WHERE rt.token_hash = $1 AND rt.session_id = $2 AND rt.expires_at > now()
-     AND s.revoked_at IS NULL AND s.authenticated_at > now() - make_interval(secs => $3::int)`;
+     AND s.revoked_at IS NULL AND s.created_at > now() - make_interval(secs => $3::int)`;
 
 /**
  * Refresh-token rotation. Spending a token stores its successor, `TokensService.successorRefreshToken`
@@ -86,12 +91,7 @@ export class RefreshRotationService {
       ]);
       if (!spent) return this.presentedAgain(manager, refreshToken);
       const successor = this.tokens.successorRefreshToken(refreshToken);
-      await this.sessions.storeRefreshToken(
-        manager,
-        spent.session_id,
-        spent.authenticated_at,
-        successor.hash,
-      );
+      await this.sessions.storeRefreshToken(manager, spent.session_id, spent.created_at, successor.hash);
       return { issued: issuedSession(spent, successor.token) };
     });
     if (reuse) {
@@ -136,6 +136,9 @@ function issuedSession(row: SessionRow, refreshToken: string): IssuedSession {
     userId: row.user_id,
     sessionId: row.session_id,
     authenticatedAt: row.authenticated_at,
+    secondFactorAt: row.second_factor_at,
+    amr: row.amr.split(','),
+    startedAt: row.created_at,
     refreshToken,
   };
 }

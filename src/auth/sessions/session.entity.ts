@@ -1,7 +1,13 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { User } from '../../users/user.entity.js';
 
-/** A fully authenticated session (after the second factor). Full tokens name it in `sid`. */
+export type SessionEndReason =
+  'logout' | 'refresh_reuse' | 'revoked' | 'password_changed' | 'phone_changed' | 'others_ended';
+
+/**
+ * A fully authenticated session (after the second factor, or on a remembered device). Full tokens name it in
+ * `sid`. It ends when revoked, and at the latest SESSION_MAX_SECONDS after it started (`createdAt`).
+ */
 @Entity({ name: 'sessions' })
 export class Session {
   @PrimaryColumn('uuid')
@@ -15,15 +21,23 @@ export class Session {
   @JoinColumn({ name: 'user_id' })
   user?: User;
 
-  /** When the second factor was completed (the tokens' `auth_time`). */
+  /** When the user last authenticated in this session: the login, or the latest step-up (`auth_time`). */
   @Column({ name: 'authenticated_at', type: 'timestamptz' })
   authenticatedAt: Date;
+
+  /** When a PIN was last proven for this session (the login's, a step-up's, or the remembered device's). */
+  @Column({ name: 'second_factor_at', type: 'timestamptz' })
+  secondFactorAt: Date;
+
+  /** RFC 8176 methods of the session, in token order (`pwd,sms,mfa`; `pwd,device`). */
+  @Column({ type: 'simple-array' })
+  amr: string[];
 
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt: Date | null;
 
   @Column({ name: 'revoked_reason', type: 'varchar', length: 32, nullable: true })
-  revokedReason: 'logout' | 'refresh_reuse' | null;
+  revokedReason: SessionEndReason | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

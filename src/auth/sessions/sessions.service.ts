@@ -4,14 +4,21 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { JwtConfig } from './jwt.config.js';
 import { RefreshToken } from './refresh-token.entity.js';
-import { Session } from './session.entity.js';
-import { TokensService } from './tokens.service.js';
+import { Session, type SessionEndReason } from './session.entity.js';
+import { type AccessClaims, TokensService } from './tokens.service.js';
 
-export interface IssuedSession {
-  userId: string;
-  sessionId: string;
-  authenticatedAt: Date;
+/** A session as its tokens describe it, with the refresh token just issued for it. */
+export interface IssuedSession extends AccessClaims {
+  /** When the session started: it ends SESSION_MAX_SECONDS later, however often it is refreshed. */
+  startedAt: Date;
   refreshToken: string;
+}
+
+/** How a new session was authenticated. */
+export interface SessionStart {
+  authenticatedAt: Date;
+  secondFactorAt: Date;
+  amr: string[];
 }
 
 /**
@@ -26,35 +33,34 @@ export class SessionsService {
     private readonly config: JwtConfig,
   ) {}
 
-  /** Called inside the transaction that closes a verified login attempt. */
-  async create(userId: string, authenticatedAt: Date, manager: EntityManager): Promise<IssuedSession> {
+  /** Called inside the transaction that closes a verified login attempt (or accepts a remembered device). */
+  async create(userId: string, start: SessionStart, manager: EntityManager): Promise<IssuedSession> {
     const sessionId = randomUUID();
+    const startedAt = start.authenticatedAt;
     await manager.insert(Session, {
       id: sessionId,
       userId,
-      authenticatedAt,
+      ...start,
+      createdAt: startedAt,
       revokedAt: null,
       revokedReason: null,
     });
     // The first refresh token of a session is random; every later one is derived from its predecessor.
     const { token, hash } = this.tokens.newRefreshToken();
-    await this.storeRefreshToken(manager, sessionId, authenticatedAt, hash);
-    return { userId, sessionId, authenticatedAt, refreshToken: token };
+    await this.storeRefreshToken(manager, sessionId, startedAt, hash);
+    return { userId, sessionId, ...start, startedAt, refreshToken: token };
   }
 
   /** Expires after REFRESH_TOKEN_TTL_SECONDS, and never after the session's end (SESSION_MAX_SECONDS). */
   async storeRefreshToken(
     manager: EntityManager,
     sessionId: string,
-    authenticatedAt: Date,
+    startedAt: Date,
     tokenHash: Buffer,
   ): Promise<void> {
     const { refreshTokenTtlSeconds, sessionMaxSeconds } = this.config;
     const expiresAt = new Date(
-      Math.min(
-        Date.now() + refreshTokenTtlSeconds * 1000,
-        authenticatedAt.getTime() + sessionMaxSeconds * 1000,
-      ),
+      Math.min(Date.now() + refreshTokenTtlSeconds * 1000, startedAt.getTime() + sessionMaxSeconds * 1000),
     );
     await manager.insert(RefreshToken, { tokenHash, sessionId, expiresAt, usedAt: null });
   }
@@ -86,7 +92,7 @@ export class SessionsService {
   private async revokeIn(
     manager: EntityManager,
     which: { id: string; userId?: string },
-    reason: 'logout' | 'refresh_reuse',
+    reason: SessionEndReason,
   ): Promise<void> {
     await manager.update(
       Session,

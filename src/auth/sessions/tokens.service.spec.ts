@@ -14,6 +14,15 @@ import {
 
 const SECRET = 'tokens-service-spec-secret-0123456789abcdef';
 
+/** The claims of an access token for a PIN-verified session authenticated at `at`. */
+const accessClaims = (userId: string, sessionId: string, at: Date) => ({
+  userId,
+  sessionId,
+  authenticatedAt: at,
+  secondFactorAt: at,
+  amr: FULL_AMR,
+});
+
 function tokensService(env: Record<string, string> = {}): TokensService {
   const config = loadConfig({ JWT_SECRET: SECRET, ...env });
   return new TokensService(new JwtService(), config.jwt, new AuthKeys(new ServerKeys(config.jwt)));
@@ -105,19 +114,21 @@ describe(TokensService.name, () => {
       const userId = randomUUID();
       const sessionId = randomUUID();
       const authTime = new Date('2030-01-02T03:04:05.678Z');
-      const token = await tokens.signAccess(userId, sessionId, authTime);
+      const token = await tokens.signAccess(accessClaims(userId, sessionId, authTime));
       await expect(tokens.verifyAccess(token)).resolves.toEqual({
         kind: 'full',
         userId,
         sessionId,
         authTime: Math.floor(authTime.getTime() / 1000),
+        secondFactorAt: Math.floor(authTime.getTime() / 1000),
         amr: FULL_AMR,
+        expiresAt: expect.any(Number),
       });
     });
 
     it('carries typ at+jwt, the audience and the configured lifetime', async () => {
       const tokens = tokensService({ ACCESS_TOKEN_TTL_SECONDS: '900' });
-      const token = await tokens.signAccess(randomUUID(), randomUUID(), new Date());
+      const token = await tokens.signAccess(accessClaims(randomUUID(), randomUUID(), new Date()));
       expect(decodePart(token, 0)).toMatchObject({ alg: 'HS256', typ: ACCESS_TOKEN_TYP });
       const payload = decodePart(token, 1);
       expect(payload).toMatchObject({ aud: 'api', iss: 'xoxzo-2fa-auth' });
@@ -126,14 +137,14 @@ describe(TokensService.name, () => {
 
     it('fails verifyPartial', async () => {
       const tokens = tokensService();
-      const token = await tokens.signAccess(randomUUID(), randomUUID(), new Date());
+      const token = await tokens.signAccess(accessClaims(randomUUID(), randomUUID(), new Date()));
       const error = await invalidTokenError(tokens.verifyPartial(token));
       expect(error.expired).toBe(false);
     });
 
     it('is expired after ACCESS_TOKEN_TTL_SECONDS', async () => {
       const tokens = tokensService({ ACCESS_TOKEN_TTL_SECONDS: '900' });
-      const token = await tokens.signAccess(randomUUID(), randomUUID(), new Date());
+      const token = await tokens.signAccess(accessClaims(randomUUID(), randomUUID(), new Date()));
       const now = Date.now();
       jest.spyOn(Date, 'now').mockReturnValue(now + 901_000);
       const error = await invalidTokenError(tokens.verifyAccess(token));
@@ -142,7 +153,7 @@ describe(TokensService.name, () => {
 
     it('is still valid just before it expires', async () => {
       const tokens = tokensService({ ACCESS_TOKEN_TTL_SECONDS: '900' });
-      const token = await tokens.signAccess(randomUUID(), randomUUID(), new Date());
+      const token = await tokens.signAccess(accessClaims(randomUUID(), randomUUID(), new Date()));
       const now = Date.now();
       jest.spyOn(Date, 'now').mockReturnValue(now + 880_000);
       await expect(tokens.verifyAccess(token)).resolves.toMatchObject({ kind: 'full' });
@@ -150,14 +161,14 @@ describe(TokensService.name, () => {
 
     it('with a tampered signature is invalid, not expired', async () => {
       const tokens = tokensService();
-      const token = await tokens.signAccess(randomUUID(), randomUUID(), new Date());
+      const token = await tokens.signAccess(accessClaims(randomUUID(), randomUUID(), new Date()));
       const error = await invalidTokenError(tokens.verifyAccess(tamperSignature(token)));
       expect(error.expired).toBe(false);
     });
 
     it('with a modified payload is invalid', async () => {
       const tokens = tokensService();
-      const token = await tokens.signAccess(randomUUID(), randomUUID(), new Date());
+      const token = await tokens.signAccess(accessClaims(randomUUID(), randomUUID(), new Date()));
       const [header, payload, signature] = token.split('.');
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
       const forged = Buffer.from(JSON.stringify({ ...claims, sub: randomUUID() })).toString('base64url');
@@ -168,7 +179,7 @@ describe(TokensService.name, () => {
 
     it('with alg "none" is refused', async () => {
       const tokens = tokensService();
-      const token = await tokens.signAccess(randomUUID(), randomUUID(), new Date());
+      const token = await tokens.signAccess(accessClaims(randomUUID(), randomUUID(), new Date()));
       const payload = token.split('.')[1];
       const header = Buffer.from(JSON.stringify({ alg: 'none', typ: ACCESS_TOKEN_TYP })).toString(
         'base64url',
@@ -198,7 +209,7 @@ describe(TokensService.name, () => {
     it('a token from another JWT_SECRET fails', async () => {
       const other = tokensService({ JWT_SECRET: 'a-completely-different-secret-9876543210' });
       const tokens = tokensService();
-      const access = await other.signAccess(randomUUID(), randomUUID(), new Date());
+      const access = await other.signAccess(accessClaims(randomUUID(), randomUUID(), new Date()));
       const partial = await other.signPartial(randomUUID(), randomUUID(), inMinutes(5));
       await expect(tokens.verifyAccess(access)).rejects.toBeInstanceOf(InvalidTokenError);
       await expect(tokens.verifyPartial(partial)).rejects.toBeInstanceOf(InvalidTokenError);
@@ -208,8 +219,8 @@ describe(TokensService.name, () => {
       const tokens = tokensService();
       const otherIssuer = tokensService({ JWT_ISSUER: 'someone-else' });
       const otherAudience = tokensService({ JWT_AUDIENCE: 'other-api' });
-      const a = await otherIssuer.signAccess(randomUUID(), randomUUID(), new Date());
-      const b = await otherAudience.signAccess(randomUUID(), randomUUID(), new Date());
+      const a = await otherIssuer.signAccess(accessClaims(randomUUID(), randomUUID(), new Date()));
+      const b = await otherAudience.signAccess(accessClaims(randomUUID(), randomUUID(), new Date()));
       await expect(tokens.verifyAccess(a)).rejects.toBeInstanceOf(InvalidTokenError);
       await expect(tokens.verifyAccess(b)).rejects.toBeInstanceOf(InvalidTokenError);
     });

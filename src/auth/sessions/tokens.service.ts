@@ -10,9 +10,21 @@ export const JWT_ALGORITHM = 'HS256';
 /** RFC 9068 access token type; the partial token has its own type and audience. */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 export const PARTIAL_TOKEN_TYP = '2fa-challenge+jwt';
-/** RFC 8176 authentication method references. */
+/** RFC 8176 authentication method references: a partial token's, and every combination a full one may carry. */
 export const PARTIAL_AMR = ['pwd'];
 export const FULL_AMR = ['pwd', 'sms', 'mfa'];
+/** A login on a remembered device: the password and the device's token, no PIN. */
+export const DEVICE_AMR = ['pwd', 'device'];
+const FULL_AMRS = [FULL_AMR, DEVICE_AMR, [...DEVICE_AMR, 'sms', 'mfa']];
+
+/** What an access token says about its session. */
+export interface AccessClaims {
+  userId: string;
+  sessionId: string;
+  authenticatedAt: Date;
+  secondFactorAt: Date;
+  amr: string[];
+}
 
 interface PartialClaims {
   sub: string;
@@ -25,6 +37,9 @@ interface FullClaims {
   jti: string;
   amr: string[];
   auth_time: number;
+  /** When the second factor was last proven (seconds); tokens issued before it existed carry only auth_time. */
+  sfa_time?: number;
+  exp: number;
 }
 
 export class InvalidTokenError extends Error {
@@ -67,9 +82,9 @@ export class TokensService {
     );
   }
 
-  signAccess(userId: string, sessionId: string, authTime: Date): Promise<string> {
+  signAccess({ userId, sessionId, authenticatedAt, secondFactorAt, amr }: AccessClaims): Promise<string> {
     return this.jwt.signAsync(
-      { sid: sessionId, amr: FULL_AMR, auth_time: Math.floor(authTime.getTime() / 1000) },
+      { sid: sessionId, amr, auth_time: seconds(authenticatedAt), sfa_time: seconds(secondFactorAt) },
       {
         secret: this.keys.accessToken,
         algorithm: JWT_ALGORITHM,
@@ -103,7 +118,13 @@ export class TokensService {
       ACCESS_TOKEN_TYP,
       this.config.audience,
     );
-    if (!isUuid(claims.sid) || !sameList(claims.amr, FULL_AMR) || typeof claims.auth_time !== 'number') {
+    const secondFactorAt = claims.sfa_time ?? claims.auth_time;
+    if (
+      !isUuid(claims.sid) ||
+      !FULL_AMRS.some((amr) => sameList(claims.amr, amr)) ||
+      typeof claims.auth_time !== 'number' ||
+      typeof secondFactorAt !== 'number'
+    ) {
       throw new InvalidTokenError(false);
     }
     return {
@@ -111,7 +132,9 @@ export class TokensService {
       userId: claims.sub,
       sessionId: claims.sid,
       authTime: claims.auth_time,
+      secondFactorAt,
       amr: claims.amr,
+      expiresAt: claims.exp,
     };
   }
 
@@ -157,6 +180,10 @@ export class TokensService {
     if (decoded.header.typ !== typ || !isUuid(decoded.payload.sub)) throw new InvalidTokenError(false);
     return decoded.payload;
   }
+}
+
+function seconds(at: Date): number {
+  return Math.floor(at.getTime() / 1000);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

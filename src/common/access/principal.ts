@@ -3,9 +3,14 @@ export interface FullPrincipal {
   readonly kind: 'full';
   readonly userId: string;
   readonly sessionId: string;
-  /** When the second factor was completed (seconds since the epoch). */
+  /** When the user last authenticated in this session (seconds since the epoch; the token's `auth_time`). */
   readonly authTime: number;
+  /** When the second factor (a PIN) was last proven in this session (seconds since the epoch). */
+  readonly secondFactorAt: number;
+  /** How the user authenticated (RFC 8176): `pwd` + `sms` + `mfa` after a PIN, `pwd` + `device` on a remembered device. */
   readonly amr: string[];
+  /** When this access token expires (seconds since the epoch). */
+  readonly expiresAt: number;
 }
 
 export interface PartialPrincipal {

@@ -5,6 +5,7 @@ import { DropLoginAttemptSmsMessageId1795631422843 } from './1795631422843-DropL
 import { SmsMessageIdAndCheckedAt1795634718206 } from './1795634718206-SmsMessageIdAndCheckedAt.js';
 import { SecondFactorFailures1796176306262 } from './1796176306262-SecondFactorFailures.js';
 import { FraudGuard1796179429199 } from './1796179429199-FraudGuard.js';
+import { SessionFacts1796180031924 } from './1796180031924-SessionFacts.js';
 
 /**
  * Every migration, in order. A new one: `npm run migration:generate -- src/database/migrations/<Name>`,
@@ -18,4 +19,5 @@ export const MIGRATIONS = [
   SmsMessageIdAndCheckedAt1795634718206,
   SecondFactorFailures1796176306262,
   FraudGuard1796179429199,
+  SessionFacts1796180031924,
 ];

@@ -5,6 +5,7 @@ import { loadRegistrationConfig, RegistrationConfig } from './auth/registration/
 import { PIN_SMS_LOCALES } from './auth/second-factor/pin-message.js';
 import { loadPinConfig, PinConfig } from './auth/second-factor/pin.config.js';
 import { JwtConfig, loadJwtConfig } from './auth/sessions/jwt.config.js';
+import { loadStepUpConfig, StepUpConfig } from './auth/step-up/step-up.config.js';
 import { HttpConfig, loadHttpConfig } from './common/http/http.config.js';
 import { ServerKeys, ServerSecret } from './common/index.js';
 import { Env } from './config/index.js';
@@ -24,6 +25,7 @@ export interface AppConfig {
   database: DatabaseConfig;
   audit: AuditConfig;
   jwt: JwtConfig;
+  stepUp: StepUpConfig;
   login: LoginConfig;
   registration: RegistrationConfig;
   pin: PinConfig;
@@ -51,6 +53,7 @@ export function loadConfig(
     database: loadDatabaseConfig(env),
     audit: loadAuditConfig(env),
     jwt,
+    stepUp: loadStepUpConfig(env),
     login: loadLoginConfig(env),
     registration: loadRegistrationConfig(env),
     pin,
@@ -85,6 +88,7 @@ export function configModule(config: AppConfig): DynamicModule {
     { provide: DatabaseConfig, useValue: config.database },
     { provide: AuditConfig, useValue: config.audit },
     { provide: JwtConfig, useValue: config.jwt },
+    { provide: StepUpConfig, useValue: config.stepUp },
     { provide: LoginConfig, useValue: config.login },
     { provide: RegistrationConfig, useValue: config.registration },
     { provide: PinConfig, useValue: config.pin },

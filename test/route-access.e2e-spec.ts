@@ -3,12 +3,14 @@ import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { routeAccess } from '../src/auth/guards/jwt-auth.guard.js';
+import { StepUpConfig } from '../src/auth/step-up/step-up.config.js';
 import { startTestApp, TestApp } from './support/test-app.js';
 
 /**
  * Every route of the running app and who may call it. A diff here is an access change: review it as one.
  * `public` = anyone, `partial` = a partial token only (the second-factor routes), `full` = a full token of a
- * live session (the default for every route of every module).
+ * live session (the default for every route of every module), `full, second factor ≤ N s old` = a sensitive
+ * route (`@RequireRecentSecondFactor`).
  */
 const INVENTORY = [
   'GET /auth/2fa/status → partial',
@@ -21,6 +23,9 @@ const INVENTORY = [
   'POST /auth/login → public',
   'POST /auth/logout → full',
   'POST /auth/refresh → public',
+  'POST /auth/step-up → full',
+  'POST /auth/step-up/resend → full',
+  'POST /auth/step-up/verify → full',
   'POST /auth/register → public',
   'POST /sms/xoxzo/delivery-reports → public',
 ];
@@ -56,7 +61,10 @@ describe('route access inventory', () => {
         const path = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
         if (path === undefined) continue;
         const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
-        routes.push(`${method} ${join(base, path)} → ${routeAccess(reflector, handler, controller)}`);
+        const access = routeAccess(reflector, handler, controller, t.app.get(StepUpConfig));
+        const level =
+          typeof access === 'string' ? access : `full, second factor ≤ ${access.maxAgeSeconds} s old`;
+        routes.push(`${method} ${join(base, path)} → ${level}`);
       }
     }
     expect(routes.sort()).toEqual([...INVENTORY].sort());

@@ -319,6 +319,8 @@ describe('second factor, default settings (6 digits, 5 attempts, 30 s resend coo
           'phone',
           'pin_expires_at',
           'pin_sent_at',
+          'purpose',
+          'session_id',
           'status',
           'user_id',
         ].sort(),

@@ -18,6 +18,9 @@ export const AUTH_EVENT_TYPES = [
   /** A right password refused because the second factor is suspended. */
   'login_blocked',
   'refresh_reused',
+  'step_up_sent',
+  'step_up_verified',
+  'step_up_failed',
   'logout',
   'rate_limited',
   /** The fraud guard paused PINs to a destination (no user: it concerns everyone sending there). */

@@ -55,6 +55,19 @@ export function secondFactorRequired(): ApiException {
   );
 }
 
+/** A sensitive route, and the session's second factor is older than it accepts (RFC 9470 `max_age`). */
+export function stepUpRequired(maxAgeSeconds: number): ApiException {
+  return new ApiException(
+    HttpStatus.UNAUTHORIZED,
+    ErrorCode.STEP_UP_REQUIRED,
+    `Confirm with a new PIN (POST /auth/step-up) to use this route: the second factor must be at most ${maxAgeSeconds} s old`,
+    { maxAge: maxAgeSeconds },
+    {
+      'WWW-Authenticate': `Bearer error="insufficient_user_authentication", max_age=${maxAgeSeconds}`,
+    },
+  );
+}
+
 export function challengeExpired(): ApiException {
   return new ApiException(
     HttpStatus.UNAUTHORIZED,

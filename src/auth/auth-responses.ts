@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { maskPhone } from '../phone/phone.js';
 import type { ChallengeResponse, SessionResponse } from './dto/auth-responses.js';
-import type { OpenAttempt } from './second-factor/login-attempts.service.js';
+import type { OpenAttempt } from './second-factor/attempts.js';
 import { JwtConfig } from './sessions/jwt.config.js';
 import type { IssuedSession } from './sessions/sessions.service.js';
 import { TokensService } from './sessions/tokens.service.js';

@@ -31,6 +31,8 @@ import { RefreshToken } from './sessions/refresh-token.entity.js';
 import { Session } from './sessions/session.entity.js';
 import { SessionsController } from './sessions/sessions.controller.js';
 import { SessionsService } from './sessions/sessions.service.js';
+import { StepUpController } from './step-up/step-up.controller.js';
+import { StepUpService } from './step-up/step-up.service.js';
 import { TokensService } from './sessions/tokens.service.js';
 
 export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure, SecondFactorFailure];
@@ -49,7 +51,7 @@ export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure,
     SmsModule,
     PhoneModule,
   ],
-  controllers: [AuthController, SecondFactorController, SessionsController],
+  controllers: [AuthController, SecondFactorController, SessionsController, StepUpController],
   providers: [
     AuthKeys,
     AuthResponses,
@@ -67,6 +69,7 @@ export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure,
     RegistrationService,
     RefreshRotationService,
     SessionsService,
+    StepUpService,
     TokensService,
     JwtAuthGuard,
     { provide: APP_GUARD, useExisting: JwtAuthGuard },

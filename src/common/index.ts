@@ -9,6 +9,7 @@
 export { CurrentUser } from './access/current-user.decorator.js';
 export type { FullPrincipal, PartialPrincipal, Principal } from './access/principal.js';
 export { IS_PUBLIC, Public } from './access/public.decorator.js';
+export { RECENT_SECOND_FACTOR, RequireRecentSecondFactor } from './access/recent-second-factor.decorator.js';
 export { type ApiErrorBody, ApiException } from './errors/api.exception.js';
 export { ErrorCode } from './errors/error-codes.js';
 export { notFound, tooManyRequests, validationFailed } from './errors/errors.js';

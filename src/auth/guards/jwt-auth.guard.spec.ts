@@ -9,6 +9,7 @@ import {
   ErrorCode,
   type Principal,
   Public,
+  RequireRecentSecondFactor,
   ServerKeys,
   ServerSecret,
 } from '../../common/index.js';
@@ -18,6 +19,7 @@ import { AuthKeys } from '../auth-keys.js';
 import { PartialAuth } from './partial-auth.decorator.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { FULL_AMR, TokensService } from '../sessions/tokens.service.js';
+import { StepUpConfig } from '../step-up/step-up.config.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 
 /** A controller shaped like the real ones: protected by default, a few opt-outs. */
@@ -33,6 +35,14 @@ class DummyController {
   @PartialAuth()
   @Post('2fa/verify')
   verify(): void {}
+
+  @RequireRecentSecondFactor(60)
+  @Post('sensitive')
+  sensitive(): void {}
+
+  @RequireRecentSecondFactor()
+  @Post('sensitive-default')
+  sensitiveDefault(): void {}
 }
 
 @Public()
@@ -106,6 +116,7 @@ describe(JwtAuthGuard.name, () => {
           useValue: loadConfig({ JWT_SECRET: 'jwt-auth-guard-spec-secret-0123456789abc' }).jwt,
         },
         { provide: SessionsService, useValue: sessions },
+        { provide: StepUpConfig, useValue: { maxAgeSeconds: 300 } },
       ],
     }).compile();
     guard = module.get(JwtAuthGuard);
@@ -229,6 +240,56 @@ describe(JwtAuthGuard.name, () => {
       const error = await apiErrorOf(guard.canActivate(contextFor(proto.verify, DummyController, request)));
       expect(error.getStatus()).toBe(HttpStatus.UNAUTHORIZED);
       expect(error.code).toBe(ErrorCode.CHALLENGE_CLOSED);
+    });
+  });
+  describe('@RequireRecentSecondFactor()', () => {
+    const tokenWithSecondFactorAt = (secondsAgo: number) =>
+      tokens.signAccess({
+        userId: randomUUID(),
+        sessionId: randomUUID(),
+        authenticatedAt: new Date(),
+        secondFactorAt: new Date(Date.now() - secondsAgo * 1000),
+        amr: FULL_AMR,
+      });
+
+    it('lets a full token through while its second factor is recent enough', async () => {
+      const request = bearer(await tokenWithSecondFactorAt(30));
+      await expect(guard.canActivate(contextFor(proto.sensitive, DummyController, request))).resolves.toBe(
+        true,
+      );
+    });
+
+    it('answers an older second factor with 401 STEP_UP_REQUIRED and the RFC 9470 max_age challenge', async () => {
+      const error = await apiErrorOf(
+        guard.canActivate(
+          contextFor(proto.sensitive, DummyController, bearer(await tokenWithSecondFactorAt(90))),
+        ),
+      );
+      expect(error.getStatus()).toBe(HttpStatus.UNAUTHORIZED);
+      expect(error.code).toBe(ErrorCode.STEP_UP_REQUIRED);
+      expect(error.headers['WWW-Authenticate']).toBe(
+        'Bearer error="insufficient_user_authentication", max_age=60',
+      );
+    });
+
+    it('uses STEP_UP_MAX_AGE_SECONDS without an argument', async () => {
+      const fresh = bearer(await tokenWithSecondFactorAt(200));
+      await expect(
+        guard.canActivate(contextFor(proto.sensitiveDefault, DummyController, fresh)),
+      ).resolves.toBe(true);
+      const error = await apiErrorOf(
+        guard.canActivate(
+          contextFor(proto.sensitiveDefault, DummyController, bearer(await tokenWithSecondFactorAt(400))),
+        ),
+      );
+      expect(error.headers['WWW-Authenticate']).toContain('max_age=300');
+    });
+
+    it('still needs a full token of a live session first (a partial token is SECOND_FACTOR_REQUIRED)', async () => {
+      const error = await apiErrorOf(
+        guard.canActivate(contextFor(proto.sensitive, DummyController, bearer(await partialToken()))),
+      );
+      expect(error.code).toBe(ErrorCode.SECOND_FACTOR_REQUIRED);
     });
   });
 });

@@ -1,9 +1,10 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { IS_PUBLIC, type Principal } from '../../common/index.js';
-import { challengeExpired, secondFactorRequired, unauthenticated } from '../auth-errors.js';
+import { type FullPrincipal, IS_PUBLIC, type Principal, RECENT_SECOND_FACTOR } from '../../common/index.js';
+import { challengeExpired, secondFactorRequired, stepUpRequired, unauthenticated } from '../auth-errors.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { StepUpConfig } from '../step-up/step-up.config.js';
 import { InvalidTokenError, TokensService } from '../sessions/tokens.service.js';
 import { PARTIAL_AUTH } from './partial-auth.decorator.js';
 
@@ -17,17 +18,26 @@ export class JwtAuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly tokens: TokensService,
     private readonly sessions: SessionsService,
+    private readonly stepUp: StepUpConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const access = routeAccess(this.reflector, context.getHandler(), context.getClass());
+    const access = routeAccess(this.reflector, context.getHandler(), context.getClass(), this.stepUp);
     if (access === 'public') return true;
 
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
     const token = bearerToken(request.headers.authorization);
     if (!token) throw unauthenticated(false);
 
-    request.user = access === 'partial' ? await this.partial(token) : await this.full(token);
+    if (access === 'partial') {
+      request.user = await this.partial(token);
+      return true;
+    }
+    const principal = await this.full(token);
+    if (access !== 'full' && Date.now() / 1000 - principal.secondFactorAt > access.maxAgeSeconds) {
+      throw stepUpRequired(access.maxAgeSeconds);
+    }
+    request.user = principal;
     return true;
   }
 
@@ -40,7 +50,7 @@ export class JwtAuthGuard implements CanActivate {
     }
   }
 
-  private async full(token: string): Promise<Principal> {
+  private async full(token: string): Promise<FullPrincipal> {
     const principal = await this.tokens.verifyAccess(token).catch(() => undefined);
     if (principal) {
       if (!(await this.sessions.isActive(principal.sessionId, principal.userId))) throw unauthenticated(true);
@@ -55,14 +65,27 @@ export class JwtAuthGuard implements CanActivate {
   }
 }
 
-export type RouteAccess = 'public' | 'partial' | 'full';
+/** A full token whose second factor is at most `maxAgeSeconds` old (`@RequireRecentSecondFactor`). */
+export interface RecentSecondFactor {
+  maxAgeSeconds: number;
+}
+export type RouteAccess = 'public' | 'partial' | 'full' | RecentSecondFactor;
 
 /** Who may call a route, from its decorators (method first, then controller): what this guard enforces. */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export function routeAccess(reflector: Reflector, handler: Function, controller: Function): RouteAccess {
+export function routeAccess(
+  reflector: Reflector,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  handler: Function,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  controller: Function,
+  stepUp: StepUpConfig,
+): RouteAccess {
   const targets = [handler, controller];
   if (reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return 'public';
-  return reflector.getAllAndOverride<boolean>(PARTIAL_AUTH, targets) ? 'partial' : 'full';
+  if (reflector.getAllAndOverride<boolean>(PARTIAL_AUTH, targets)) return 'partial';
+  const recent = reflector.getAllAndOverride<number | 'default' | undefined>(RECENT_SECOND_FACTOR, targets);
+  if (recent === undefined) return 'full';
+  return { maxAgeSeconds: recent === 'default' ? stepUp.maxAgeSeconds : recent };
 }
 
 function bearerToken(header: string | undefined): string | undefined {

@@ -86,7 +86,7 @@ export class RegistrationService {
       throw error;
     }
     try {
-      const attempt = await this.attempts.open(user, client, allowance);
+      const attempt = await this.attempts.open(user, client, { allowance });
       await this.audit.record('registered', client, user.id);
       return await this.responses.challenge(attempt);
     } catch (error) {

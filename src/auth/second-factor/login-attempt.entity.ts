@@ -1,7 +1,11 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { User } from '../../users/user.entity.js';
+import { Session } from '../sessions/session.entity.js';
 
 export type LoginAttemptStatus = 'pending' | 'verified' | 'locked';
+
+/** What the PIN is for: a login, a step-up in a session, a new phone number. A PIN works for its purpose only. */
+export type AttemptPurpose = 'login' | 'step_up' | 'phone_change';
 
 /**
  * One password login (or registration) waiting for its second factor. Its id is the partial token's `jti`:
@@ -22,6 +26,18 @@ export class LoginAttempt {
 
   @Column({ type: 'varchar', length: 16, default: 'pending' })
   status: LoginAttemptStatus;
+
+  @Column({ type: 'varchar', length: 16, default: 'login' })
+  purpose: AttemptPurpose;
+
+  /** The session a step-up or phone change belongs to (none for a login). */
+  @Index('IDX_login_attempts_session_id')
+  @Column({ name: 'session_id', type: 'uuid', nullable: true })
+  sessionId: string | null;
+
+  @ManyToOne(() => Session, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'session_id' })
+  session?: Session;
 
   /** The E.164 number the PIN went to (the user's phone at the time). */
   @Column({ type: 'varchar', length: 16 })

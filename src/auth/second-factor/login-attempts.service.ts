@@ -4,43 +4,15 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { AuditService } from '../../audit/audit.service.js';
 import { ApiException, type ClientContext } from '../../common/index.js';
-import type { Allowance } from '../../rate-limit/rate-limiter.service.js';
 import type { DeliveryStatus } from '../../sms/sms-message.entity.js';
 import { challengeClosed, pinExpired, pinInvalid, resendTooSoon } from '../auth-errors.js';
 import { JwtConfig } from '../sessions/jwt.config.js';
-import { LoginAttempt } from './login-attempt.entity.js';
+import { type AttemptPurpose, LoginAttempt } from './login-attempt.entity.js';
+import type { AttemptCompletion, AttemptOptions, AttemptOwner, AttemptRef, OpenAttempt } from './attempts.js';
 import { PinDeliveryService, type PinRecipient } from './pin-delivery.service.js';
 import { PinConfig } from './pin.config.js';
 import { PinService } from './pin.service.js';
 import { SecondFactorLockService } from './second-factor-lock.service.js';
-
-/** A login attempt whose PIN is on its way. */
-export interface OpenAttempt {
-  id: string;
-  userId: string;
-  phone: string;
-  expiresAt: Date;
-  pinExpiresAt: Date;
-  resendAt: Date;
-  /** Delivery status of the newest PIN SMS, as far as the provider has told. */
-  delivery: DeliveryStatus;
-  /** PIN checks this attempt has left. */
-  attemptsLeft: number;
-}
-
-/** Who the attempt is for: its user, the number the PIN goes to, whether it is verified, the SMS language. */
-export interface AttemptOwner {
-  id: string;
-  phone: string;
-  phoneVerifiedAt: Date | null;
-  locale: string | undefined;
-}
-
-/**
- * What a right PIN leads to (a session, for a login), run inside the transaction that closes the attempt.
- * An `ApiException` it throws refuses the outcome but leaves the attempt closed (e.g. `PHONE_TAKEN`).
- */
-export type AttemptCompletion<T> = (attempt: LoginAttempt, manager: EntityManager, now: Date) => Promise<T>;
 
 type Outcome<T> =
   | { ok: true; value: T; phone: string }
@@ -71,16 +43,19 @@ export class LoginAttemptsService {
    * (the SMS may arrive), the attempt stays, with `delivery: 'unknown'`: the client may resend after the
    * cooldown.
    */
-  async open(owner: AttemptOwner, client: ClientContext, allowance?: Allowance): Promise<OpenAttempt> {
+  async open(owner: AttemptOwner, client: ClientContext, options: AttemptOptions = {}): Promise<OpenAttempt> {
     await this.lock.assertOpen(owner.id);
     const now = new Date();
     const id = randomUUID();
-    const pin = this.pins.generate(owner.phone);
+    const phone = options.phone ?? owner.phone;
+    const pin = this.pins.generate(phone);
     const attempt = this.attempts.create({
       id,
       userId: owner.id,
-      phone: owner.phone,
+      phone,
       status: 'pending',
+      purpose: options.purpose ?? 'login',
+      sessionId: options.sessionId ?? null,
       pinHash: this.pins.hash(pin, id),
       pinSentAt: now,
       pinExpiresAt: this.after(now, this.config.ttlSeconds),
@@ -96,7 +71,7 @@ export class LoginAttemptsService {
         pin,
         owner.locale,
         this.recipient(attempt, owner, client),
-        allowance,
+        options.allowance,
       );
     } catch (error) {
       await this.attempts.delete({ id });
@@ -112,10 +87,9 @@ export class LoginAttemptsService {
    * and the old PIN stays valid; if the outcome is uncertain the new PIN replaces the old one as on success
    * (it may arrive; the old one stops working) and the cooldown counts from this resend.
    */
-  async resend(owner: AttemptOwner, attemptId: string, client: ClientContext): Promise<OpenAttempt> {
-    const userId = owner.id;
-    await this.lock.assertOpen(userId);
-    const attempt = await this.findOpen(this.attempts.manager, userId, attemptId);
+  async resend(owner: AttemptOwner, ref: AttemptRef, client: ClientContext): Promise<OpenAttempt> {
+    await this.lock.assertOpen(ref.userId);
+    const attempt = await this.findOpen(this.attempts.manager, ref);
     const previousSentAt = attempt.pinSentAt;
     const now = new Date();
     const claimed = await this.attempts
@@ -131,7 +105,7 @@ export class LoginAttemptsService {
       .execute();
     if (!claimed.affected) {
       // Closed meanwhile (verified, locked, expired)? Then say so, not "too soon".
-      const fresh = await this.findOpen(this.attempts.manager, userId, attemptId);
+      const fresh = await this.findOpen(this.attempts.manager, ref);
       const nextAt = this.after(fresh.pinSentAt, this.config.resendSeconds);
       throw resendTooSoon(Math.max(1, Math.ceil((nextAt.getTime() - now.getTime()) / 1000)));
     }
@@ -160,26 +134,38 @@ export class LoginAttemptsService {
   }
 
   /** Where an open attempt stands (`GET /auth/2fa/status`): PIN lifetime, resend, attempts, SMS delivery. */
-  async status(userId: string, attemptId: string): Promise<OpenAttempt> {
-    const attempt = await this.findOpen(this.attempts.manager, userId, attemptId);
+  async status(ref: AttemptRef): Promise<OpenAttempt> {
+    const attempt = await this.findOpen(this.attempts.manager, ref);
     return this.describe(attempt, await this.delivery.latestStatus(attempt.id));
   }
 
+  /** The newest open attempt of a session for this purpose (a step-up, a phone change); else `CHALLENGE_CLOSED`. */
+  async openOf(userId: string, sessionId: string, purpose: AttemptPurpose): Promise<AttemptRef> {
+    const attempt = await this.attempts.findOne({
+      where: { userId, sessionId, purpose, status: 'pending' },
+      order: { createdAt: 'DESC' },
+    });
+    if (!attempt) throw challengeClosed();
+    return { userId, attemptId: attempt.id, purpose };
+  }
+
   /**
-   * Checks a PIN against the attempt named by the partial token. Right: the attempt closes and `complete`
-   * runs, in one transaction. Wrong: the failure is committed before the error is returned, and the attempt
-   * locks at PIN_MAX_ATTEMPTS.
+   * Checks a PIN against the attempt (the one named by the partial token, or the session's). First the
+   * account's guessing limits (PIN checks per 15 minutes, the consecutive-failure lock). Right: the attempt
+   * closes and `complete` runs, in one transaction. Wrong: the failure is committed before the error is
+   * returned, and the attempt locks at PIN_MAX_ATTEMPTS.
    */
   async verify<T>(
-    userId: string,
-    attemptId: string,
+    ref: AttemptRef,
     pin: string,
     client: ClientContext,
     complete: AttemptCompletion<T>,
   ): Promise<T> {
+    const { userId } = ref;
+    await this.lock.consumeCheck(userId, client);
     const outcome = await this.attempts.manager.transaction(async (manager): Promise<Outcome<T>> => {
       await this.lock.assertOpen(userId, manager);
-      const attempt = await this.findOpen(manager, userId, attemptId, true);
+      const attempt = await this.findOpen(manager, ref, true);
       const now = new Date();
       if (attempt.pinExpiresAt <= now) return { ok: false, error: pinExpired(), closed: false };
       if (!this.pins.matches(pin, attempt.id, attempt.pinHash)) {
@@ -228,14 +214,9 @@ export class LoginAttemptsService {
   }
 
   /** The attempt row if it is still open (locked for the transaction with `lock`); else `CHALLENGE_CLOSED`. */
-  private async findOpen(
-    manager: EntityManager,
-    userId: string,
-    attemptId: string,
-    lock = false,
-  ): Promise<LoginAttempt> {
+  private async findOpen(manager: EntityManager, ref: AttemptRef, lock = false): Promise<LoginAttempt> {
     const attempt = await manager.findOne(LoginAttempt, {
-      where: { id: attemptId, userId },
+      where: { id: ref.attemptId, userId: ref.userId, purpose: ref.purpose },
       ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}),
     });
     if (

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
+import type { ClientContext } from '../../common/index.js';
+import { QUARTER_HOUR, RateLimiter } from '../../rate-limit/rate-limiter.service.js';
 import { secondFactorLocked } from '../auth-errors.js';
 import { PinConfig } from './pin.config.js';
 import { SecondFactorFailure } from './second-factor-failure.entity.js';
@@ -16,7 +18,26 @@ export class SecondFactorLockService {
   constructor(
     @InjectRepository(SecondFactorFailure) private readonly failures: Repository<SecondFactorFailure>,
     private readonly config: PinConfig,
+    private readonly limiter: RateLimiter,
   ) {}
+
+  /**
+   * Before every PIN check: a per-account budget over time (PIN_CHECKS_PER_ACCOUNT_15MIN), on top of each
+   * attempt's own limit, so new attempts and resends do not multiply guesses. Over it: 429, nothing checked.
+   */
+  async consumeCheck(userId: string, client: ClientContext): Promise<void> {
+    await this.limiter.consume(
+      [
+        {
+          name: 'pin_checks_per_account',
+          key: `pin:user:${userId}`,
+          limit: this.config.checksPerAccount15Min,
+          windowSeconds: QUARTER_HOUR,
+        },
+      ],
+      { client, userId },
+    );
+  }
 
   /** @throws 429 SECOND_FACTOR_LOCKED while the account's second factor is suspended. */
   async assertOpen(userId: string, manager: EntityManager = this.failures.manager): Promise<void> {

@@ -51,6 +51,39 @@ export class SessionsService {
     return { userId, sessionId, ...start, startedAt, refreshToken: token };
   }
 
+  /**
+   * A step-up: the session has just proven its second factor again. Its `auth_time` and second-factor time
+   * move to `now`, its amr gains `sms`/`mfa`, and its refresh tokens start a new chain: the unspent ones are
+   * spent (as by a refresh) and a new one is issued. Undefined when the session has ended meanwhile.
+   */
+  async stepUp(
+    sessionId: string,
+    userId: string,
+    now: Date,
+    manager: EntityManager,
+  ): Promise<IssuedSession | undefined> {
+    const session = await manager.findOne(Session, {
+      where: { id: sessionId, userId, revokedAt: IsNull() },
+      lock: { mode: 'pessimistic_write' },
+    });
+    if (!session || session.createdAt.getTime() <= now.getTime() - this.config.sessionMaxSeconds * 1000)
+      return;
+    const amr = session.amr.includes('sms') ? session.amr : [...session.amr, 'sms', 'mfa'];
+    await manager.update(Session, { id: sessionId }, { authenticatedAt: now, secondFactorAt: now, amr });
+    await manager.update(RefreshToken, { sessionId, usedAt: IsNull() }, { usedAt: () => 'now()' });
+    const { token, hash } = this.tokens.newRefreshToken();
+    await this.storeRefreshToken(manager, sessionId, session.createdAt, hash);
+    return {
+      userId,
+      sessionId,
+      authenticatedAt: now,
+      secondFactorAt: now,
+      amr,
+      startedAt: session.createdAt,
+      refreshToken: token,
+    };
+  }
+
   /** Expires after REFRESH_TOKEN_TTL_SECONDS, and never after the session's end (SESSION_MAX_SECONDS). */
   async storeRefreshToken(
     manager: EntityManager,

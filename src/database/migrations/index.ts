@@ -6,6 +6,7 @@ import { SmsMessageIdAndCheckedAt1795634718206 } from './1795634718206-SmsMessag
 import { SecondFactorFailures1796176306262 } from './1796176306262-SecondFactorFailures.js';
 import { FraudGuard1796179429199 } from './1796179429199-FraudGuard.js';
 import { SessionFacts1796180031924 } from './1796180031924-SessionFacts.js';
+import { AttemptPurpose1796180488710 } from './1796180488710-AttemptPurpose.js';
 
 /**
  * Every migration, in order. A new one: `npm run migration:generate -- src/database/migrations/<Name>`,
@@ -20,4 +21,5 @@ export const MIGRATIONS = [
   SecondFactorFailures1796176306262,
   FraudGuard1796179429199,
   SessionFacts1796180031924,
+  AttemptPurpose1796180488710,
 ];

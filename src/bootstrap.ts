@@ -36,7 +36,7 @@ export async function createApp(
   // Browsers may call the API only from the listed origins; tokens travel in headers, never cookies.
   app.enableCors({
     origin: config.http.corsOrigins.length ? config.http.corsOrigins : false,
-    methods: ['GET', 'POST'],
+    methods: ['GET', 'POST', 'DELETE'],
     allowedHeaders: ['Authorization', 'Content-Type'],
     exposedHeaders: ['Retry-After', 'WWW-Authenticate'],
     maxAge: 600,

@@ -22,6 +22,8 @@ export const AUTH_EVENT_TYPES = [
   'step_up_verified',
   'step_up_failed',
   'logout',
+  'session_revoked',
+  'sessions_revoked',
   'rate_limited',
   /** The fraud guard paused PINs to a destination (no user: it concerns everyone sending there). */
   'destination_paused',

@@ -29,6 +29,7 @@ import { SecondFactorService } from './second-factor/second-factor.service.js';
 import { RefreshRotationService } from './sessions/refresh-rotation.service.js';
 import { RefreshToken } from './sessions/refresh-token.entity.js';
 import { Session } from './sessions/session.entity.js';
+import { SessionsAdminService } from './sessions/sessions-admin.service.js';
 import { SessionsController } from './sessions/sessions.controller.js';
 import { SessionsService } from './sessions/sessions.service.js';
 import { StepUpController } from './step-up/step-up.controller.js';
@@ -69,6 +70,7 @@ export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure,
     RegistrationService,
     RefreshRotationService,
     SessionsService,
+    SessionsAdminService,
     StepUpService,
     TokensService,
     JwtAuthGuard,

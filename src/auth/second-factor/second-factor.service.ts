@@ -41,7 +41,7 @@ export class SecondFactorService {
         }
         return this.sessions.create(
           userId,
-          { authenticatedAt: now, secondFactorAt: now, amr: FULL_AMR },
+          { authenticatedAt: now, secondFactorAt: now, amr: FULL_AMR, client },
           manager,
         );
       },

@@ -90,6 +90,7 @@ export class RefreshRotationService {
         this.config.sessionMaxSeconds,
       ]);
       if (!spent) return this.presentedAgain(manager, refreshToken);
+      await manager.query(`UPDATE sessions SET last_used_at = now() WHERE id = $1`, [spent.session_id]);
       const successor = this.tokens.successorRefreshToken(refreshToken);
       await this.sessions.storeRefreshToken(manager, spent.session_id, spent.created_at, successor.hash);
       return { issued: issuedSession(spent, successor.token) };

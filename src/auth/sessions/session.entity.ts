@@ -33,6 +33,17 @@ export class Session {
   @Column({ type: 'simple-array' })
   amr: string[];
 
+  /** Where it was started from (for the user's list of sessions). */
+  @Column({ type: 'varchar', length: 45, nullable: true })
+  ip: string | null;
+
+  @Column({ name: 'user_agent', type: 'varchar', length: 256, nullable: true })
+  userAgent: string | null;
+
+  /** The last refresh (not every request). */
+  @Column({ name: 'last_used_at', type: 'timestamptz', nullable: true })
+  lastUsedAt: Date | null;
+
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt: Date | null;
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
+import type { ClientContext } from '../../common/index.js';
 import { JwtConfig } from './jwt.config.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { Session, type SessionEndReason } from './session.entity.js';
@@ -14,11 +15,21 @@ export interface IssuedSession extends AccessClaims {
   refreshToken: string;
 }
 
-/** How a new session was authenticated. */
+/** How a new session was authenticated, and from where. */
 export interface SessionStart {
   authenticatedAt: Date;
   secondFactorAt: Date;
   amr: string[];
+  client: ClientContext;
+}
+
+/** One of the user's live sessions, as `GET /users/me/sessions` lists it. */
+export interface LiveSession {
+  id: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  ip: string | null;
+  userAgent: string | null;
 }
 
 /**
@@ -36,11 +47,15 @@ export class SessionsService {
   /** Called inside the transaction that closes a verified login attempt (or accepts a remembered device). */
   async create(userId: string, start: SessionStart, manager: EntityManager): Promise<IssuedSession> {
     const sessionId = randomUUID();
-    const startedAt = start.authenticatedAt;
+    const { client, ...claims } = start;
+    const startedAt = claims.authenticatedAt;
     await manager.insert(Session, {
       id: sessionId,
       userId,
-      ...start,
+      ...claims,
+      ip: client.ip.slice(0, 45),
+      userAgent: client.userAgent?.slice(0, 256) ?? null,
+      lastUsedAt: null,
       createdAt: startedAt,
       revokedAt: null,
       revokedReason: null,
@@ -48,7 +63,7 @@ export class SessionsService {
     // The first refresh token of a session is random; every later one is derived from its predecessor.
     const { token, hash } = this.tokens.newRefreshToken();
     await this.storeRefreshToken(manager, sessionId, startedAt, hash);
-    return { userId, sessionId, ...start, startedAt, refreshToken: token };
+    return { userId, sessionId, ...claims, startedAt, refreshToken: token };
   }
 
   /**
@@ -106,6 +121,59 @@ export class SessionsService {
   /** Reuse detection: a spent refresh token came back, so nobody keeps its session. */
   async revokeForReuse(manager: EntityManager, sessionId: string): Promise<void> {
     await this.revokeIn(manager, { id: sessionId }, 'refresh_reuse');
+  }
+
+  /**
+   * The user's live sessions, newest first: not ended, within SESSION_MAX_SECONDS, and holding a refresh
+   * token that can still be used.
+   */
+  async live(userId: string): Promise<LiveSession[]> {
+    const rows: {
+      id: string;
+      created_at: Date;
+      last_used_at: Date | null;
+      ip: string | null;
+      user_agent: string | null;
+    }[] = await this.dataSource.query(
+      `SELECT s.id, s.created_at, s.last_used_at, s.ip, s.user_agent FROM sessions s
+          WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.created_at > now() - make_interval(secs => $2::int)
+            AND EXISTS (SELECT 1 FROM refresh_tokens r
+                         WHERE r.session_id = s.id AND r.used_at IS NULL AND r.expires_at > now())
+          ORDER BY s.created_at DESC`,
+      [userId, this.config.sessionMaxSeconds],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      createdAt: r.created_at,
+      lastUsedAt: r.last_used_at ?? r.created_at,
+      ip: r.ip,
+      userAgent: r.user_agent,
+    }));
+  }
+
+  /** Ends one of the user's sessions; false when `sessionId` is not one of its live sessions. */
+  async end(userId: string, sessionId: string, reason: SessionEndReason): Promise<boolean> {
+    const live = await this.live(userId);
+    if (!live.some((s) => s.id === sessionId)) return false;
+    await this.revokeIn(this.dataSource.manager, { id: sessionId, userId }, reason);
+    return true;
+  }
+
+  /** Ends every session of the user but `keep` (the caller's); returns how many ended. */
+  async endOthers(
+    userId: string,
+    keep: string | null,
+    reason: SessionEndReason,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<number> {
+    const result = await manager
+      .createQueryBuilder()
+      .update(Session)
+      .set({ revokedAt: () => 'now()', revokedReason: reason })
+      .where('user_id = :userId AND revoked_at IS NULL', { userId })
+      .andWhere(keep ? 'id <> :keep' : '1 = 1', { keep })
+      .execute();
+    return result.affected ?? 0;
   }
 
   /** The session a refresh token belongs to, if it is one of this user's. */

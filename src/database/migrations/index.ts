@@ -7,6 +7,7 @@ import { SecondFactorFailures1796176306262 } from './1796176306262-SecondFactorF
 import { FraudGuard1796179429199 } from './1796179429199-FraudGuard.js';
 import { SessionFacts1796180031924 } from './1796180031924-SessionFacts.js';
 import { AttemptPurpose1796180488710 } from './1796180488710-AttemptPurpose.js';
+import { SessionOrigins1796181146527 } from './1796181146527-SessionOrigins.js';
 
 /**
  * Every migration, in order. A new one: `npm run migration:generate -- src/database/migrations/<Name>`,
@@ -22,4 +23,5 @@ export const MIGRATIONS = [
   FraudGuard1796179429199,
   SessionFacts1796180031924,
   AttemptPurpose1796180488710,
+  SessionOrigins1796181146527,
 ];

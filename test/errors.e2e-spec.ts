@@ -53,6 +53,18 @@ describe('error responses: {statusCode, code, message}', () => {
       expect(res.body.message).toHaveLength(3);
     });
 
+    it.each([
+      ['a common password', () => 'password123', /too common/],
+      ['a password with the email name', (id: { email: string }) => `x-${id.email.split('@')[0]}-x`, /email/],
+      ['a password with the phone number', (id: { phone: string }) => `pin ${id.phone.slice(-8)} !`, /phone/],
+    ])('refuses a registration with %s (400 on password, no account)', async (_label, password, why) => {
+      const id = newIdentity();
+      const res = await post('/auth/register', { ...id, password: password(id) });
+      expectFieldProblems(res, ['password']);
+      expect(JSON.stringify(res.body.message)).toMatch(why);
+      expect((await t.db.query('SELECT 1 FROM users WHERE email = $1', [id.email])).rows).toHaveLength(0);
+    });
+
     it('refuses a register body missing one field', async () => {
       const { phone: _phone, ...withoutPhone } = newIdentity();
       expectFieldProblems(await post('/auth/register', withoutPhone), ['phone']);

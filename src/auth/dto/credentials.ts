@@ -1,10 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
-
-export const PASSWORD_MIN_LENGTH = 8;
-/** Long enough for passphrases and managers, short enough that hashing cannot be used to burn CPU. */
-export const PASSWORD_MAX_LENGTH = 128;
+import { IsEmail, IsString, MaxLength, MinLength, ValidateBy } from 'class-validator';
+import { PASSWORD_MAX_LENGTH, passwordProblem } from '../password/password-policy.js';
 
 /**
  * Emails are compared as one form: NFKC-normalised (full-width and other look-alike compatibility forms
@@ -25,4 +22,23 @@ export function IsLoginEmail(): PropertyDecorator {
 
 export function IsPassword(minLength: number): PropertyDecorator {
   return applyDecorators(IsString(), MinLength(minLength), MaxLength(PASSWORD_MAX_LENGTH));
+}
+
+/**
+ * A new password (registration, change, reset): the password policy (`passwordProblem`), judged against
+ * the email and phone of the same body when it has them.
+ */
+export function IsNewPassword(): PropertyDecorator {
+  return applyDecorators(
+    IsString(),
+    ValidateBy({
+      name: 'isNewPassword',
+      validator: {
+        validate: (value: unknown, args) =>
+          typeof value === 'string' && passwordProblem(value, args?.object ?? {}) === undefined,
+        defaultMessage: (args) =>
+          passwordProblem(String(args?.value), args?.object ?? {}) ?? 'password is not accepted',
+      },
+    }),
+  );
 }

@@ -1,12 +1,12 @@
 import { IsOptional, IsString, Matches } from 'class-validator';
 import { IsInternationalPhone } from '../../phone/phone.validator.js';
-import { IsLoginEmail, IsPassword, PASSWORD_MIN_LENGTH } from '../dto/credentials.js';
+import { IsLoginEmail, IsNewPassword } from '../dto/credentials.js';
 
 export class RegisterDto {
   @IsLoginEmail()
   email: string;
 
-  @IsPassword(PASSWORD_MIN_LENGTH)
+  @IsNewPassword()
   password: string;
 
   @IsInternationalPhone()

@@ -31,6 +31,7 @@ const INVENTORY = [
   'POST /auth/step-up/verify → full',
   'POST /auth/register → public',
   'POST /sms/xoxzo/delivery-reports → public',
+  'POST /users/me/password → full',
 ];
 
 function join(...parts: (string | string[] | undefined)[]): string {

@@ -22,6 +22,7 @@ export const AUTH_EVENT_TYPES = [
   'step_up_verified',
   'step_up_failed',
   'logout',
+  'password_changed',
   'session_revoked',
   'sessions_revoked',
   'rate_limited',

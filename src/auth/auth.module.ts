@@ -6,6 +6,9 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { PhoneModule } from '../phone/phone.module.js';
 import { SmsModule } from '../sms/sms.module.js';
 import { UsersModule } from '../users/users.module.js';
+import { AccountSecurity } from './account/account-security.service.js';
+import { AccountController } from './account/account.controller.js';
+import { PasswordChangeService } from './account/password-change.service.js';
 import { AuthKeys } from './auth-keys.js';
 import { AuthResponses } from './auth-responses.js';
 import { AuthRetention } from './auth.retention.js';
@@ -52,8 +55,16 @@ export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure,
     SmsModule,
     PhoneModule,
   ],
-  controllers: [AuthController, SecondFactorController, SessionsController, StepUpController],
+  controllers: [
+    AuthController,
+    SecondFactorController,
+    SessionsController,
+    StepUpController,
+    AccountController,
+  ],
   providers: [
+    AccountSecurity,
+    PasswordChangeService,
     AuthKeys,
     AuthResponses,
     AuthRetention,

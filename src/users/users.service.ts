@@ -56,6 +56,10 @@ export class UsersService {
     return repo.existsBy(where);
   }
 
+  async setPasswordHash(userId: string, passwordHash: string, manager?: EntityManager): Promise<void> {
+    await (manager ? manager.getRepository(User) : this.users).update({ id: userId }, { passwordHash });
+  }
+
   /** Undoes a registration whose first PIN could not be sent (only while nothing was verified). */
   async deleteUnverified(id: string): Promise<void> {
     await this.users.delete({ id, phoneVerifiedAt: IsNull() });

@@ -32,6 +32,9 @@ const INVENTORY = [
   'POST /auth/register → public',
   'POST /sms/xoxzo/delivery-reports → public',
   'POST /users/me/password → full',
+  'POST /users/me/phone → full, second factor ≤ 300 s old',
+  'POST /users/me/phone/resend → full',
+  'POST /users/me/phone/verify → full',
 ];
 
 function join(...parts: (string | string[] | undefined)[]): string {

@@ -23,6 +23,8 @@ export const AUTH_EVENT_TYPES = [
   'step_up_failed',
   'logout',
   'password_changed',
+  'phone_change_started',
+  'phone_change_completed',
   'session_revoked',
   'sessions_revoked',
   'rate_limited',

@@ -9,6 +9,7 @@ import { UsersModule } from '../users/users.module.js';
 import { AccountSecurity } from './account/account-security.service.js';
 import { AccountController } from './account/account.controller.js';
 import { PasswordChangeService } from './account/password-change.service.js';
+import { PhoneChangeService } from './account/phone-change.service.js';
 import { AuthKeys } from './auth-keys.js';
 import { AuthResponses } from './auth-responses.js';
 import { AuthRetention } from './auth.retention.js';
@@ -65,6 +66,7 @@ export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure,
   providers: [
     AccountSecurity,
     PasswordChangeService,
+    PhoneChangeService,
     AuthKeys,
     AuthResponses,
     AuthRetention,

@@ -60,6 +60,21 @@ export class UsersService {
     await (manager ? manager.getRepository(User) : this.users).update({ id: userId }, { passwordHash });
   }
 
+  /**
+   * A new, verified phone number for the account (its PIN was just proven); the old number is free again.
+   * @throws UniqueViolation when another account verified the same number first.
+   */
+  async changePhone(userId: string, phone: string, manager: EntityManager): Promise<User> {
+    await manager
+      .createQueryBuilder()
+      .update(User)
+      .set({ phone, phoneVerifiedAt: () => 'now()' })
+      .where('id = :userId', { userId })
+      .execute()
+      .catch(rethrowUnique);
+    return manager.getRepository(User).findOneByOrFail({ id: userId });
+  }
+
   /** Undoes a registration whose first PIN could not be sent (only while nothing was verified). */
   async deleteUnverified(id: string): Promise<void> {
     await this.users.delete({ id, phoneVerifiedAt: IsNull() });

@@ -1,0 +1,6 @@
+import { IsInternationalPhone } from '../../phone/phone.validator.js';
+
+export class ChangePhoneDto {
+  @IsInternationalPhone()
+  phone: string;
+}

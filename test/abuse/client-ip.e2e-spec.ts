@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { register } from '../support/auth-api.js';
+import { RateLimitStore } from '../../src/rate-limit/rate-limit.store.js';
 import { count } from '../support/db.js';
 import { expectTooMany } from '../support/expect-error.js';
 import { closeApp, newIdentity, startTestApp, TestApp } from '../support/test-app.js';
@@ -49,6 +50,23 @@ describe('the client IP is an IP (TRUST_PROXY=127.0.0.1, REGISTRATION_LIMIT_PER_
     );
     expectTooMany(await register(t, newIdentity(), from('2001:db8::7')), HOUR);
     expect(await auditedIps(first.email)).toEqual(['2001:db8::7']);
+  });
+
+  it('stores a limit key longer than the column (200 characters) by its hash: counted, kept apart, no error', async () => {
+    await awayFromWindowEnd(HOUR);
+    const store = t.app.get(RateLimitStore);
+    const bucket = {
+      name: 'long_key',
+      key: `other-module:${'k'.repeat(300)}`,
+      limit: 2,
+      windowSeconds: HOUR,
+    };
+    expect(await store.hit([bucket])).toEqual({ allowed: true });
+    expect(await store.hit([bucket])).toEqual({ allowed: true });
+    expect((await store.hit([bucket])).allowed).toBe(false);
+    // Another long key with the same first 200 characters is its own counter.
+    expect(await store.hit([{ ...bucket, key: `${bucket.key}-2` }])).toEqual({ allowed: true });
+    expect(await count(t, `rate_limit_counters WHERE length(key) > 200`)).toBe(0);
   });
 
   it('takes the socket address for a forwarded value that is not an IP, even a very long one: no 5xx', async () => {

@@ -96,3 +96,50 @@ describe('FRAUD_GUARD=off', () => {
     for (let i = 0; i < 8; i++) expect((await register(t, newIdentity())).status).toBe(201);
   });
 });
+
+describe('fraud guard per number prefix, inside a healthy country (5 sent, under 0.5 → pause)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: FRAUD_GUARD });
+  });
+  afterAll(async () => {
+    await closeApp(t);
+  });
+
+  it('pauses a 6-digit prefix nobody verifies while its country (verified elsewhere) stays open', async () => {
+    for (let i = 0; i < 6; i++) await registerAndVerify(t); // JP: 6 sent, 6 verified
+    // Pumping one range: +81 80 12 34 ... (prefix +818012). JP stays at or above 0.5.
+    for (let i = 0; i < 5; i++)
+      expect((await register(t, { ...newIdentity(), phone: `+81801234000${i}` })).status).toBe(201);
+    const res = await register(t, { ...newIdentity(), phone: '+818012340009' });
+    expectError(res, 429, 'DESTINATION_PAUSED');
+    expect(
+      await count(t, `auth_events WHERE type = 'destination_paused' AND details->>'key' = '+818012'`),
+    ).toBe(1);
+    expect(await count(t, `auth_events WHERE type = 'destination_paused' AND details->>'key' = 'JP'`)).toBe(
+      0,
+    );
+    // Another range of the same country is not affected.
+    expect((await register(t, { ...newIdentity(), phone: '+817012340001' })).status).toBe(201);
+  });
+});
+
+describe('fraud guard window (FRAUD_GUARD_WINDOW_MINUTES=60)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: FRAUD_GUARD });
+  });
+  afterAll(async () => {
+    await closeApp(t);
+  });
+
+  it('judges only the sends of the window: older unverified PINs do not count', async () => {
+    for (let i = 0; i < 4; i++)
+      expect((await register(t, { ...newIdentity(), phone: `+44791112345${i}` })).status).toBe(201);
+    // Those four are now 61 minutes old: outside the window.
+    await t.db.query(`UPDATE destination_stats SET minute = minute - interval '61 minutes'`);
+    for (let i = 4; i < 8; i++)
+      expect((await register(t, { ...newIdentity(), phone: `+44791112345${i}` })).status).toBe(201);
+    expect(await count(t, `auth_events WHERE type = 'destination_paused'`)).toBe(0);
+  });
+});

@@ -62,6 +62,7 @@ describe('non-geographic codes and SMS_BLOCKED_PREFIXES (no allow-list)', () => 
   it.each([
     ['an Iridium satellite number (+881 6)', '+881612345678'],
     ['an Inmarsat number (+870)', '+870771234567'],
+    ['an international-networks number (+882)', '+88249123456'],
     ['an Abkhazian number in Russian numbering (+7 940, a default blocked prefix)', '+79401234567'],
   ])('refuses %s at registration: 400, no SMS, no account', async (_label, phone) => {
     const id = { ...newIdentity(), phone };

@@ -49,6 +49,17 @@ describe('probes spend no SMS budget (per phone and global SMS limits on, regist
     expect(probes[0].details).toEqual({ reason: 'PHONE_TAKEN' });
   });
 
+  it("an EMAIL_TAKEN probe is audited on the owner's account, with its reason", async () => {
+    const owner = await registerAndVerify(t);
+    expectError(await register(t, { ...newIdentity(), email: owner.identity.email }), 409, 'EMAIL_TAKEN');
+    const events = await t.get('/users/me/events', owner.session.accessToken);
+    const probes = (events.body.events as { type: string; details: unknown }[]).filter(
+      (e) => e.type === 'registration_refused',
+    );
+    expect(probes).toHaveLength(1);
+    expect(probes[0].details).toEqual({ reason: 'EMAIL_TAKEN' });
+  });
+
   it('100 EMAIL_TAKEN probes leave the global login budget untouched', async () => {
     await awayFromWindowEnd(HOUR);
     const users = [await registerAndVerify(t), await registerAndVerify(t), await registerAndVerify(t)];

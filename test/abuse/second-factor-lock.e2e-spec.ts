@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { login, verify, wrongPin } from '../support/auth-api.js';
+import { login, resend, verify, wrongPin } from '../support/auth-api.js';
 import { eventsOf, row } from '../support/db.js';
 import { expectError } from '../support/expect-error.js';
 import { closeApp, registerAndVerify, startTestApp, TestApp } from '../support/test-app.js';
@@ -80,5 +80,46 @@ describe('consecutive wrong PINs (PIN_CONSECUTIVE_FAILURE_LIMIT=20, PIN_MAX_ATTE
     for (let i = 0; i < 4; i++) await wrongPins(a.identity, 5);
     expectError(await login(t, a.identity), 429, 'SECOND_FACTOR_LOCKED');
     expect((await login(t, b.identity)).status).toBe(200);
+  });
+});
+
+describe('consecutive wrong PINs and resends (PIN_CONSECUTIVE_FAILURE_LIMIT=20, PIN_MAX_ATTEMPTS=5, PIN_RESEND_SECONDS=0)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: { PIN_CONSECUTIVE_FAILURE_LIMIT: '20', PIN_MAX_ATTEMPTS: '5', PIN_RESEND_SECONDS: '0' },
+    });
+  });
+  afterAll(async () => {
+    await closeApp(t);
+  });
+
+  async function wrongPins(identity: { email: string; password: string; phone: string }, n: number) {
+    const res = await login(t, identity);
+    expect(res.status).toBe(200);
+    const pin = t.xoxzo.lastPinFor(identity.phone);
+    for (let i = 0; i < n; i++)
+      expectError(await verify(t, res.body.accessToken, wrongPin(pin)), 401, 'PIN_INVALID');
+    return res.body.accessToken as string;
+  }
+
+  it('does not reset the count on a resend: 19 wrong, a resend, 1 wrong → suspended', async () => {
+    const { identity } = await registerAndVerify(t);
+    for (let i = 0; i < 3; i++) await wrongPins(identity, 5);
+    const token = await wrongPins(identity, 4); // 19
+    expect((await resend(t, token)).status).toBe(200);
+    expectError(await verify(t, token, wrongPin(t.xoxzo.lastPinFor(identity.phone))), 401, 'PIN_INVALID'); // 20
+    expectError(await login(t, identity), 429, 'SECOND_FACTOR_LOCKED');
+  });
+
+  it('refuses a resend of a still-open attempt while suspended: 429 SECOND_FACTOR_LOCKED, no SMS', async () => {
+    const { identity } = await registerAndVerify(t);
+    const open = await login(t, identity); // opened before the suspension, no wrong PIN yet
+    expect(open.status).toBe(200);
+    for (let i = 0; i < 4; i++) await wrongPins(identity, 5); // 20: suspended
+    const sent = t.xoxzo.messagesTo(identity.phone).length;
+    const res = await resend(t, open.body.accessToken);
+    expectError(res, 429, 'SECOND_FACTOR_LOCKED');
+    expect(t.xoxzo.messagesTo(identity.phone)).toHaveLength(sent);
   });
 });

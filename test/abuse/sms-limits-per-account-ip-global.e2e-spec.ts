@@ -163,3 +163,50 @@ describe('global SMS limit for new numbers (REGISTRATION_SMS_LIMIT_GLOBAL_PER_MI
     expect((await login(t, user.identity)).status).toBe(200);
   });
 });
+
+describe('SMS limit per IP prefix (SMS_LIMIT_PER_IP_HOUR=2, TRUST_PROXY=127.0.0.1)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SMS_LIMIT_PER_IP_HOUR: '2', TRUST_PROXY: '127.0.0.1' } });
+  });
+  beforeEach(async () => {
+    await t.db.query('DELETE FROM rate_limit_counters');
+  });
+  afterAll(async () => {
+    await closeApp(t);
+  });
+
+  const from = (ip: string) => ({ 'x-forwarded-for': ip });
+
+  it('counts registrations from rotating addresses of one /24 together (5×): the 11th is 429, no account', async () => {
+    await awayFromWindowEnd(HOUR);
+    for (let i = 1; i <= 10; i++)
+      expect((await register(t, newIdentity(), from(`192.0.2.${i}`))).status).toBe(201);
+    const refused = newIdentity();
+    expectTooMany(await register(t, refused, from('192.0.2.99')), HOUR);
+    expect(await usersWithEmail(t, refused.email)).toBe(0);
+    expect(await rateLimited(t, 'sms_new_number_per_ip_hour_24')).toBe(1);
+    expect((await register(t, newIdentity(), from('192.0.3.1'))).status).toBe(201);
+  });
+
+  it('counts logins of verified numbers from rotating /64s of one IPv6 /56 together (5×)', async () => {
+    const users = [];
+    for (let i = 0; i < 11; i++) {
+      const identity = newIdentity();
+      const registered = await register(t, identity, from(`198.51.${i}.1`)); // each from its own /24
+      expect(registered.status).toBe(201);
+      const pin = t.xoxzo.lastPinFor(identity.phone);
+      expect((await t.post('/auth/2fa/verify', { pin }, registered.body.accessToken)).status).toBe(200);
+      users.push({ identity });
+    }
+    await t.db.query('DELETE FROM rate_limit_counters');
+    await awayFromWindowEnd(HOUR);
+    for (let i = 0; i < 10; i++) {
+      expect(
+        (await login(t, users[i].identity, undefined, from(`2001:db8:7:${i.toString(16)}::1`))).status,
+      ).toBe(200);
+    }
+    expectTooMany(await login(t, users[10].identity, undefined, from('2001:db8:7:ff::1')), HOUR);
+    expect(await rateLimited(t, 'sms_per_ip_hour_56')).toBe(1);
+  });
+});

@@ -75,6 +75,22 @@ describe('renderPinSms', () => {
     }
   });
 
+  it('the compact wording (a non-ASCII brand makes English UCS-2) still names the service and says not to share the code', () => {
+    for (const originDomain of [undefined, 'ex.jp']) {
+      const text = renderPinSms({
+        pin: LONGEST_PIN,
+        minutes: 10,
+        locale: 'en',
+        brand: 'ゾクゾ銀行',
+        originDomain,
+      });
+      expect(text).not.toContain('your verification code'); // the compact wording was used
+      expect(segments(text)).toBe(1);
+      expect(text.startsWith('ゾクゾ銀行')).toBe(true);
+      expect(text.split('\n')[0]).toMatch(/Do not share it\./);
+    }
+  });
+
   it('every text carries the PIN in its first line', () => {
     for (const locale of PIN_SMS_LOCALES) {
       for (const originDomain of [undefined, LONG_DOMAIN]) {

@@ -164,6 +164,8 @@ export class LoginAttemptsService {
     const { userId } = ref;
     await this.lock.consumeCheck(userId, client);
     const outcome = await this.attempts.manager.transaction(async (manager): Promise<Outcome<T>> => {
+      // One PIN check per account at a time: parallel guesses cannot all pass the lock before it is set.
+      await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [userId]);
       await this.lock.assertOpen(userId, manager);
       const attempt = await this.findOpen(manager, ref, true);
       const now = new Date();

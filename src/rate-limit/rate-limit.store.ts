@@ -27,6 +27,9 @@ export abstract class RateLimitStore {
 
   /** Takes back one hit counted at `at` in every bucket (the guarded action did not happen after all). */
   abstract release(buckets: Bucket[], at: Date): Promise<void>;
+
+  /** Whether one more hit would fit in every bucket, counting nothing. */
+  abstract peek(buckets: Bucket[], now?: Date): Promise<HitResult>;
 }
 
 /** The counter's key as stored: bounded to the column's 200 characters (a longer key is stored by its hash). */
@@ -82,6 +85,24 @@ export class PostgresRateLimitStore extends RateLimitStore {
       }
       throw error;
     }
+  }
+
+  async peek(buckets: Bucket[], now = new Date()): Promise<HitResult> {
+    for (const bucket of buckets) {
+      const { start, end } = windowOf(bucket, now);
+      const [row]: { hits: number }[] = await this.dataSource.query(
+        `SELECT hits FROM rate_limit_counters WHERE key = $1 AND window_start = $2`,
+        [storedKey(bucket), start],
+      );
+      if (row && row.hits >= bucket.limit) {
+        return {
+          allowed: false,
+          bucket,
+          retryAfterSeconds: Math.max(1, Math.ceil((end.getTime() - now.getTime()) / 1000)),
+        };
+      }
+    }
+    return { allowed: true };
   }
 
   async release(buckets: Bucket[], at: Date): Promise<void> {

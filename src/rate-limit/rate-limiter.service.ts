@@ -49,6 +49,19 @@ export class RateLimiter {
     await this.refusals.record(result.bucket, who.client, who.userId, at);
     throw tooManyRequests(result.retryAfterSeconds);
   }
+
+  /**
+   * Refuses like `consume` when any bucket is already full, but counts nothing: for a limit that a later
+   * step will charge, checked early so that the answer cannot depend on what happens in between.
+   */
+  async check(buckets: Bucket[], who: { client: ClientContext; userId: string | null }): Promise<void> {
+    const active = buckets.filter((b) => b.limit > 0);
+    const at = new Date();
+    const result = await this.store.peek(active, at);
+    if (result.allowed) return;
+    await this.refusals.record(result.bucket, who.client, who.userId, at);
+    throw tooManyRequests(result.retryAfterSeconds);
+  }
 }
 
 /**

@@ -182,3 +182,28 @@ describe('a right password is never answered differently because of what anonymo
     expect((await login(t, victim.identity)).status).toBe(200);
   });
 });
+
+describe("a right password answers like a wrong one when the caller filled its own IP's login-SMS budget (SMS_LIMIT_PER_IP_HOUR=2)", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SMS_LIMIT_PER_IP_HOUR: '2' } });
+  });
+  afterAll(async () => closeApp(t));
+
+  it("an attacker's own verified account spends 127.0.0.1's SMS budget; then the victim's right password must not be told apart from a wrong one", async () => {
+    await awayFromWindowEnd(HOUR);
+    const victim = await registerAndVerify(t);
+    const attacker = await registerAndVerify(t);
+    await t.db.query('DELETE FROM rate_limit_counters');
+    expect((await login(t, attacker.identity)).status).toBe(200);
+    expect((await login(t, attacker.identity)).status).toBe(200); // sms:ip:127.0.0.1 is now full
+    const wrong = await login(t, victim.identity, WRONG_PASSWORD);
+    const right = await login(t, victim.identity);
+    // Today: wrong → 401 INVALID_CREDENTIALS, right → 429 TOO_MANY_REQUESTS and no SMS to the victim:
+    // the password is confirmed silently.
+    expect({ status: right.status, code: right.body.code }).toEqual({
+      status: wrong.status,
+      code: wrong.body.code,
+    });
+  });
+});

@@ -4,6 +4,7 @@ import type { ClientContext } from '../../common/index.js';
 import { perIpBuckets, QUARTER_HOUR, RateLimiter } from '../../rate-limit/rate-limiter.service.js';
 import type { User } from '../../users/user.entity.js';
 import { UsersService } from '../../users/users.service.js';
+import { PinDeliveryService } from '../second-factor/pin-delivery.service.js';
 import { LoginConfig } from './login.config.js';
 import { LoginFailuresService } from './login-failures.service.js';
 import { PasswordService } from './password.service.js';
@@ -17,6 +18,7 @@ export class PasswordLoginService {
     private readonly failures: LoginFailuresService,
     private readonly limiter: RateLimiter,
     private readonly config: LoginConfig,
+    private readonly delivery: PinDeliveryService,
     private readonly audit: AuditService,
   ) {}
 
@@ -29,6 +31,9 @@ export class PasswordLoginService {
       perIpBuckets('logins_per_ip', 'login:ip', client.ip, this.config.perIp15Min, QUARTER_HOUR),
       { client, userId: null },
     );
+    // A right password sends an SMS: if this caller's SMS budget could not take it, refuse now, before the
+    // password is checked, so a right and a wrong password cannot be told apart by that budget.
+    await this.delivery.assertCallerBudget(client);
     const user = await this.users.findByEmail(email);
     await this.failures.reserve(email, client, user?.id ?? null);
     const ok = await this.passwords.verify(user?.passwordHash, password);

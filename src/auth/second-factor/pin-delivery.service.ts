@@ -10,6 +10,7 @@ import {
   perIpBuckets,
   RateLimiter,
 } from '../../rate-limit/rate-limiter.service.js';
+import type { Bucket } from '../../rate-limit/rate-limit.store.js';
 import { SmsDeliveryService } from '../../sms/sms-delivery.service.js';
 import type { DeliveryStatus } from '../../sms/sms-message.entity.js';
 import { type SentSms, SmsDeliveryError, SmsSender } from '../../sms/sms-sender.js';
@@ -57,11 +58,19 @@ export class PinDeliveryService {
     return this.charge(recipient);
   }
 
+  /**
+   * Before the password is checked: refused (429) when the caller's own login-pool budgets (its IP at every
+   * prefix width, the global one) could not take the SMS a right password would send. So a right password
+   * and a wrong one get the same answer, whatever the caller spent before, and nothing is counted here.
+   */
+  assertCallerBudget(client: ClientContext): Promise<void> {
+    return this.limiter.check(this.callerBuckets(client, true), { client, userId: null });
+  }
+
   /** One unit of every SMS budget (429 over any); each provider attempt of a send takes one. */
   private charge({ phone, userId, client, verified, newAccount }: PinRecipient): Promise<Allowance> {
     const l = this.config.smsLimits;
-    const pool = verified ? 'sms' : 'sms-new';
-    const name = verified ? 'sms' : 'sms_new_number';
+    const [pool, name] = verified ? ['sms', 'sms'] : ['sms-new', 'sms_new_number'];
     return this.limiter.consume(
       [
         {
@@ -82,18 +91,27 @@ export class PinDeliveryService {
           limit: l.perAccountHour,
           windowSeconds: HOUR,
         },
-        ...perIpBuckets(`${name}_per_ip_hour`, `${pool}:ip`, client.ip, l.perIpHour, HOUR),
-        verified
-          ? { name: 'sms_global_minute', key: 'sms:global', limit: l.globalPerMinute, windowSeconds: MINUTE }
-          : {
-              name: 'sms_new_number_global_minute',
-              key: 'sms-new:global',
-              limit: l.newNumbersGlobalPerMinute,
-              windowSeconds: MINUTE,
-            },
+        ...this.callerBuckets(client, verified),
       ],
       { client, userId: newAccount ? null : userId },
     );
+  }
+
+  /** The budgets a caller fills by its own requests: its IP (every prefix width) and the pool's global one. */
+  private callerBuckets(client: ClientContext, verified: boolean): Bucket[] {
+    const l = this.config.smsLimits;
+    const [pool, name] = verified ? ['sms', 'sms'] : ['sms-new', 'sms_new_number'];
+    return [
+      ...perIpBuckets(`${name}_per_ip_hour`, `${pool}:ip`, client.ip, l.perIpHour, HOUR),
+      verified
+        ? { name: 'sms_global_minute', key: 'sms:global', limit: l.globalPerMinute, windowSeconds: MINUTE }
+        : {
+            name: 'sms_new_number_global_minute',
+            key: 'sms-new:global',
+            limit: l.newNumbersGlobalPerMinute,
+            windowSeconds: MINUTE,
+          },
+    ];
   }
 
   /**

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { type Env, int, list, optionalString } from '../../config/index.js';
+import { ipv6Groups } from './client-ip.js';
 
 /** proxy-addr's names for address ranges, accepted in TRUST_PROXY. */
 const TRUST_PROXY_KEYWORDS = ['loopback', 'linklocal', 'uniquelocal'];
@@ -65,7 +66,26 @@ function isTrustProxyEntry(entry: string): boolean {
   const family = isIP(entry.slice(0, slash));
   const prefix = entry.slice(slash + 1);
   if (family === 0 || !/^[0-9]{1,3}$/.test(prefix)) return false;
-  return Number(prefix) >= (family === 4 ? 8 : 32) && Number(prefix) <= (family === 4 ? 32 : 128);
+  const bits = Number(prefix);
+  if (family === 4) return bits >= 8 && bits <= 32;
+  // IPv4 peers are matched as IPv4-mapped IPv6 (::ffff:0:0/96): a CIDR reaching into that range is judged
+  // as the IPv4 range it covers (::ffff:0:0/96 would trust every IPv4 address).
+  if (coversMappedIpv4(entry.slice(0, slash), bits)) return bits >= 96 + 8 && bits <= 128;
+  return bits >= 32 && bits <= 128;
+}
+
+/** Whether `address/bits` includes IPv4-mapped addresses (::ffff:a.b.c.d). */
+function coversMappedIpv4(address: string, bits: number): boolean {
+  const groups = ipv6Groups(address);
+  if (!groups) return false;
+  const mapped = [0, 0, 0, 0, 0, 0xffff];
+  const compared = Math.min(bits, 96);
+  for (let bit = 0; bit < compared; bit++) {
+    const group = Math.floor(bit / 16);
+    const mask = 0x8000 >> (bit % 16);
+    if ((groups[group] & mask) !== (mapped[group] & mask)) return false;
+  }
+  return true;
 }
 
 /** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */

@@ -799,3 +799,23 @@ describe('an uncertain send keeps its PIN: one counted send is at most one SMS',
     expect((await verify(t, c.token, newPin)).status).toBe(200);
   });
 });
+
+describe('a resend to a number another account has verified since is refused (PIN_RESEND_SECONDS=0)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { PIN_RESEND_SECONDS: '0' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('409 PHONE_TAKEN, no SMS to the owner', async () => {
+    const owner = newIdentity();
+    const o = await register(t, owner);
+    const a = await register(t, { ...newIdentity(), phone: owner.phone });
+    expect((await verify(t, o.token, o.pin)).status).toBe(200);
+    const sent = t.xoxzo.messagesTo(owner.phone).length;
+    expectError(await resend(t, a.token), 409, 'PHONE_TAKEN');
+    expect(t.xoxzo.messagesTo(owner.phone)).toHaveLength(sent);
+  });
+});

@@ -57,6 +57,10 @@ export class SecondFactorService {
   async resend(principal: PartialPrincipal, client: ClientContext): Promise<ChallengeResponse> {
     const user = await this.users.findById(principal.userId);
     if (!user) throw challengeClosed();
+    // The number may have been verified by another account since this attempt was opened.
+    if (!user.phoneVerifiedAt && (await this.users.phoneVerifiedElsewhere(user.phone, user.id))) {
+      throw phoneTaken();
+    }
     return this.responses.challenge(await this.attempts.resend(user, loginAttempt(principal), client));
   }
 }

@@ -530,6 +530,8 @@ describe('production fails closed', () => {
     ['LOGIN_LOCKOUT_THRESHOLD', '0'],
     ['PIN_CHECKS_PER_ACCOUNT_15MIN', '0'],
     ['FRAUD_GUARD', 'off'],
+    ['FRAUD_GUARD_MIN_VERIFY_RATE', '0'],
+    ['FRAUD_GUARD_MIN_SENT', '5000'],
   ])('refuses the weakening %s=%s unless UNSAFE_SETTINGS names it (then warns)', (name, value) => {
     const error = expectRejected({ ...PRODUCTION, [name]: value }, name);
     expect(error.message).toContain('UNSAFE_SETTINGS');
@@ -576,9 +578,11 @@ describe('SMS_BLOCKED_PREFIXES', () => {
     expect(loadConfig({}).phone.blockedPrefixes).toEqual(['+7840', '+7940', '+99544']);
   });
 
-  it('takes E.164 prefixes, and refuses anything else', () => {
+  it('adds E.164 prefixes to the defaults, and refuses anything else', () => {
     expect(loadConfig({ SMS_BLOCKED_PREFIXES: '+7840, +4470' }).phone.blockedPrefixes).toEqual([
       '+7840',
+      '+7940',
+      '+99544',
       '+4470',
     ]);
     expectRejected({ SMS_BLOCKED_PREFIXES: '7840' }, 'SMS_BLOCKED_PREFIXES');

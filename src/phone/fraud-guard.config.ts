@@ -12,11 +12,18 @@ export function loadFraudGuardConfig(env: Env) {
     'FRAUD_GUARD_MIN_VERIFY_RATE',
     z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().min(0).max(1).default(0.2)),
   );
+  env.unsafe('FRAUD_GUARD_MIN_VERIFY_RATE', minVerifyRate === 0, '0 never pauses anything');
+  const minSent = env.read('FRAUD_GUARD_MIN_SENT', int(30, 1, 1000000));
+  env.unsafe(
+    'FRAUD_GUARD_MIN_SENT',
+    minSent > 1000,
+    'over 1000 lets a destination be pumped that long unjudged',
+  );
   return {
     enabled,
     windowMinutes: env.read('FRAUD_GUARD_WINDOW_MINUTES', int(60, 5, 1440)),
     /** Messages a destination must have been sent in the window before its rate is judged. */
-    minSent: env.read('FRAUD_GUARD_MIN_SENT', int(30, 1, 1000000)),
+    minSent,
     /** Verified ÷ sent below which a destination is paused. */
     minVerifyRate,
     pauseMinutes: env.read('FRAUD_GUARD_PAUSE_MINUTES', int(30, 1, 1440)),

@@ -5,7 +5,7 @@ import { isSupportedCountry } from './phone.js';
 /**
  * Ranges known for toll fraud (International Revenue Share Fraud) that are not a country of their own:
  * Abkhazia, reachable through Russian (+7 840, +7 940) and Georgian (+995 44) numbering, outside any
- * regulator's reach. Extend the list with your provider's fraud list (`SMS_BLOCKED_PREFIXES`).
+ * regulator's reach. `SMS_BLOCKED_PREFIXES` adds your provider's fraud list to these.
  */
 export const DEFAULT_BLOCKED_PREFIXES = ['+7840', '+7940', '+99544'];
 
@@ -47,8 +47,11 @@ export function loadPhoneConfig(env: Env) {
   return {
     /** ISO 3166 alpha-2 codes PINs may go to; empty = anywhere. */
     allowedCountries: allowed,
-    /** E.164 prefixes no PIN goes to, matched on the number's digits (on top of the non-geographic codes). */
-    blockedPrefixes: blocked === undefined ? DEFAULT_BLOCKED_PREFIXES : list(blocked),
+    /**
+     * E.164 prefixes no PIN goes to, matched on the number's digits (on top of the non-geographic codes):
+     * the defaults and the configured ones.
+     */
+    blockedPrefixes: [...new Set([...DEFAULT_BLOCKED_PREFIXES, ...list(blocked)])],
   };
 }
 

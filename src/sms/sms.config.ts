@@ -37,6 +37,9 @@ export function loadSmsConfig(env: Env, context: SmsConfigContext) {
   const testNumbers = testNumbersOf(env, context.pinLength);
   const inProduction = env.read('SMS_TEST_NUMBERS_IN_PRODUCTION', z.enum(['true', 'false']).default('false'));
   if (env.production && inProduction !== 'true') testNumbers.clear();
+  if (env.production && testNumbers.size) {
+    env.warnings.push(`SMS_TEST_NUMBERS_IN_PRODUCTION=true: ${testNumbers.size} number(s) with fixed PINs`);
+  }
   return {
     driver,
     xoxzo: {

@@ -89,3 +89,17 @@ describe('non-geographic codes and SMS_BLOCKED_PREFIXES (no allow-list)', () => 
     }
   });
 });
+
+describe('SMS_BLOCKED_PREFIXES extends the default toll-fraud prefixes', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SMS_BLOCKED_PREFIXES: '+3706' } });
+  });
+  afterAll(async () => closeApp(t));
+
+  it('still refuses an Abkhazian +7 940 number: 400, no SMS', async () => {
+    const id = { ...newIdentity(), phone: '+79401234567' };
+    expectError(await register(t, id), 400, 'VALIDATION_FAILED');
+    expect(t.xoxzo.messagesTo(id.phone)).toHaveLength(0);
+  });
+});

@@ -1,5 +1,5 @@
-import { Controller, Delete, Get, HttpCode, HttpStatus, Param } from '@nestjs/common';
-import { Client, type ClientContext, CurrentUser, type FullPrincipal } from '../../common/index.js';
+import { Controller, Delete, Get, HttpCode, HttpStatus } from '@nestjs/common';
+import { Client, type ClientContext, CurrentUser, type FullPrincipal, IdParam } from '../../common/index.js';
 import { SessionsAdminService } from './sessions-admin.service.js';
 
 /** `GET /auth/session`: what the verified token says, for SPAs to call on every page load. */
@@ -67,7 +67,7 @@ export class SessionsController {
   @HttpCode(HttpStatus.NO_CONTENT)
   async end(
     @CurrentUser() me: FullPrincipal,
-    @Param('id') id: string,
+    @IdParam('id', 'No such session') id: string,
     @Client() client: ClientContext,
   ): Promise<void> {
     await this.sessions.end(me, id, client);

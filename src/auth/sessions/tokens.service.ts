@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import type { FullPrincipal, PartialPrincipal } from '../../common/index.js';
+import { type FullPrincipal, isUuid, type PartialPrincipal } from '../../common/index.js';
 import { JwtConfig } from './jwt.config.js';
 import { AuthKeys } from '../auth-keys.js';
 
@@ -186,10 +186,6 @@ function seconds(at: Date): number {
   return Math.floor(at.getTime() / 1000);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value);
-}
 function sameList(actual: unknown, expected: string[]): boolean {
   return (
     Array.isArray(actual) && actual.length === expected.length && expected.every((v, i) => actual[i] === v)

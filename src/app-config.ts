@@ -1,5 +1,6 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { AuditConfig, loadAuditConfig } from './audit/audit.config.js';
+import { DevicesConfig, loadDevicesConfig } from './auth/devices/devices.config.js';
 import { loadLoginConfig, LoginConfig } from './auth/password/login.config.js';
 import { loadRegistrationConfig, RegistrationConfig } from './auth/registration/registration.config.js';
 import { PIN_SMS_LOCALES } from './auth/second-factor/pin-message.js';
@@ -26,6 +27,7 @@ export interface AppConfig {
   audit: AuditConfig;
   jwt: JwtConfig;
   stepUp: StepUpConfig;
+  devices: DevicesConfig;
   login: LoginConfig;
   registration: RegistrationConfig;
   pin: PinConfig;
@@ -54,6 +56,7 @@ export function loadConfig(
     audit: loadAuditConfig(env),
     jwt,
     stepUp: loadStepUpConfig(env),
+    devices: loadDevicesConfig(env),
     login: loadLoginConfig(env),
     registration: loadRegistrationConfig(env),
     pin,
@@ -89,6 +92,7 @@ export function configModule(config: AppConfig): DynamicModule {
     { provide: AuditConfig, useValue: config.audit },
     { provide: JwtConfig, useValue: config.jwt },
     { provide: StepUpConfig, useValue: config.stepUp },
+    { provide: DevicesConfig, useValue: config.devices },
     { provide: LoginConfig, useValue: config.login },
     { provide: RegistrationConfig, useValue: config.registration },
     { provide: PinConfig, useValue: config.pin },

@@ -21,6 +21,8 @@ const INVENTORY = [
   'GET /users/me/sessions → full',
   'DELETE /users/me/sessions → full',
   'DELETE /users/me/sessions/:id → full',
+  'GET /users/me/devices → full',
+  'DELETE /users/me/devices/:id → full',
   'POST /auth/2fa/resend → partial',
   'POST /auth/2fa/verify → partial',
   'POST /auth/login → public',

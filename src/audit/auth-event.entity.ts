@@ -27,6 +27,12 @@ export const AUTH_EVENT_TYPES = [
   'phone_change_completed',
   'session_revoked',
   'sessions_revoked',
+  /** "Remember this device" at a login PIN. */
+  'device_remembered',
+  /** A login whose remembered device stood in for the PIN. */
+  'device_used',
+  /** One device forgotten by its user, or all of them (`{reason, count}`) with a change of credentials. */
+  'device_forgotten',
   'rate_limited',
   /** The fraud guard paused PINs to a destination (no user: it concerns everyone sending there). */
   'destination_paused',

@@ -38,13 +38,15 @@ export class AuthResponses {
     };
   }
 
-  async session(session: IssuedSession): Promise<SessionResponse> {
+  /** `deviceToken`: the device just remembered (shown this once). */
+  async session(session: IssuedSession, deviceToken?: string): Promise<SessionResponse> {
     return {
       accessToken: await this.tokens.signAccess(session),
       refreshToken: session.refreshToken,
       tokenType: 'Bearer',
       expiresIn: this.jwt.accessTokenTtlSeconds,
       authLevel: 'full',
+      ...(deviceToken && { deviceToken }),
     };
   }
 }

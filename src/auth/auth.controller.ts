@@ -3,6 +3,7 @@ import { Client, type ClientContext, CurrentUser, type FullPrincipal, Public } f
 import type { User } from '../users/user.entity.js';
 import { AuthService } from './auth.service.js';
 import type { ChallengeResponse, SessionResponse } from './dto/auth-responses.js';
+import { LoginDto } from './dto/login.dto.js';
 import { LogoutDto, RefreshDto } from './dto/refresh.dto.js';
 import { RegisterDto } from './registration/register.dto.js';
 import { RegistrationService } from './registration/registration.service.js';
@@ -26,13 +27,20 @@ export class AuthController {
     return this.registration.register(dto, client, acceptLanguage);
   }
 
-  /** passport-local checks `{email, password}` (LocalAuthGuard); the handler opens the second factor. */
+  /**
+   * passport-local checks `{email, password}` (LocalAuthGuard); the handler opens the second factor, or a
+   * session at once on a remembered device (`deviceToken`).
+   */
   @Public()
   @UseGuards(LocalAuthGuard)
   @Post('login')
   @HttpCode(HttpStatus.OK)
-  login(@PasswordUser() user: User, @Client() client: ClientContext): Promise<ChallengeResponse> {
-    return this.auth.login(user, client);
+  login(
+    @PasswordUser() user: User,
+    @Body() dto: LoginDto,
+    @Client() client: ClientContext,
+  ): Promise<ChallengeResponse | SessionResponse> {
+    return this.auth.login(user, client, dto.deviceToken);
   }
 
   @Public()

@@ -15,6 +15,9 @@ import { AuthResponses } from './auth-responses.js';
 import { AuthRetention } from './auth.retention.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { DevicesController } from './devices/devices.controller.js';
+import { TrustedDevice } from './devices/trusted-device.entity.js';
+import { TrustedDevicesService } from './devices/trusted-devices.service.js';
 import { RegistrationService } from './registration/registration.service.js';
 import { JwtAuthGuard } from './guards/jwt-auth.guard.js';
 import { LocalStrategy } from './password/local.strategy.js';
@@ -40,7 +43,14 @@ import { StepUpController } from './step-up/step-up.controller.js';
 import { StepUpService } from './step-up/step-up.service.js';
 import { TokensService } from './sessions/tokens.service.js';
 
-export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure, SecondFactorFailure];
+export const AUTH_ENTITIES = [
+  LoginAttempt,
+  Session,
+  RefreshToken,
+  LoginFailure,
+  SecondFactorFailure,
+  TrustedDevice,
+];
 
 /**
  * Login (password → partial token + PIN → full session), sessions, and the global guard that protects
@@ -62,6 +72,7 @@ export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure,
     SessionsController,
     StepUpController,
     AccountController,
+    DevicesController,
   ],
   providers: [
     AccountSecurity,
@@ -86,6 +97,7 @@ export const AUTH_ENTITIES = [LoginAttempt, Session, RefreshToken, LoginFailure,
     SessionsAdminService,
     StepUpService,
     TokensService,
+    TrustedDevicesService,
     JwtAuthGuard,
     { provide: APP_GUARD, useExisting: JwtAuthGuard },
   ],

@@ -11,7 +11,7 @@ import { LoginConfig } from './password/login.config.js';
  * phone was never verified go a day later (freeing their email and number); password-failure counts below
  * LOGIN_FREE_FAILURES go after an idle day, those that already cost delays after 30 idle days (never while
  * locked), so pausing a day does not reset a guessing campaign; consecutive wrong-PIN counts go after 30 idle
- * days, never while the second factor is suspended.
+ * days, never while the second factor is suspended; remembered devices go when they expire.
  */
 @Injectable()
 export class AuthRetention extends RetentionTask {
@@ -58,6 +58,11 @@ export class AuthRetention extends RetentionTask {
             AND (last_attempt_at < now() - interval '30 days'
                  OR (failures < $1::int AND last_attempt_at < now() - interval '1 day'))`,
         [this.login.freeFailures],
+      ),
+      trusted_devices: await purgeRows(
+        db,
+        'trusted_devices',
+        `DELETE FROM trusted_devices WHERE expires_at < now()`,
       ),
       second_factor_failures: await purgeRows(
         db,

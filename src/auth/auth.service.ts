@@ -5,10 +5,12 @@ import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { phoneTaken } from './auth-errors.js';
 import { AuthResponses } from './auth-responses.js';
+import { TrustedDevicesService } from './devices/trusted-devices.service.js';
 import type { ChallengeResponse, SessionResponse } from './dto/auth-responses.js';
 import { LoginAttemptsService } from './second-factor/login-attempts.service.js';
 import { RefreshRotationService } from './sessions/refresh-rotation.service.js';
 import { SessionsService } from './sessions/sessions.service.js';
+import { DEVICE_AMR } from './sessions/tokens.service.js';
 
 /** The step after the password, refresh and logout. Controllers only call this. */
 @Injectable()
@@ -18,15 +20,24 @@ export class AuthService {
     private readonly attempts: LoginAttemptsService,
     private readonly sessions: SessionsService,
     private readonly rotation: RefreshRotationService,
+    private readonly devices: TrustedDevicesService,
     private readonly responses: AuthResponses,
     private readonly audit: AuditService,
   ) {}
 
   /**
-   * After a right password: a login attempt and its PIN, unless another account has verified the number,
-   * or the account's second factor is suspended (429 SECOND_FACTOR_LOCKED, no SMS).
+   * After a right password: a session at once when `deviceToken` is one of the user's live remembered
+   * devices; otherwise a login attempt and its PIN, unless another account has verified the number, or the
+   * account's second factor is suspended (429 SECOND_FACTOR_LOCKED, no SMS). A wrong, expired or forgotten
+   * device token is ignored.
    */
-  async login(user: User, client: ClientContext): Promise<ChallengeResponse> {
+  async login(
+    user: User,
+    client: ClientContext,
+    deviceToken?: string,
+  ): Promise<ChallengeResponse | SessionResponse> {
+    const device = deviceToken ? await this.devices.use(user.id, deviceToken) : undefined;
+    if (device) return this.deviceLogin(user, device, client);
     if (!user.phoneVerifiedAt && (await this.users.phoneVerifiedElsewhere(user.phone, user.id))) {
       throw phoneTaken();
     }
@@ -38,6 +49,28 @@ export class AuthService {
       }
       throw error;
     }
+  }
+
+  /**
+   * The device stands in for the PIN: the session's second factor is the device's last proven PIN (so
+   * step-up routes still ask for one) and its `amr` says `device`, not `sms`. Allowed while the second
+   * factor is suspended: wrong PINs from elsewhere must not lock the owner out of their own devices.
+   */
+  private async deviceLogin(
+    user: User,
+    device: { id: string; secondFactorAt: Date },
+    client: ClientContext,
+  ): Promise<SessionResponse> {
+    const now = new Date();
+    const session = await this.sessions.create(user.id, {
+      authenticatedAt: now,
+      secondFactorAt: device.secondFactorAt,
+      amr: DEVICE_AMR,
+      client,
+      deviceId: device.id,
+    });
+    await this.audit.record('device_used', client, user.id, { device: device.id });
+    return this.responses.session(session);
   }
 
   async refresh(refreshToken: string, client: ClientContext): Promise<SessionResponse> {

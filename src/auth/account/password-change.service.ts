@@ -35,7 +35,8 @@ export class PasswordChangeService {
     const problem = passwordProblem(next, user);
     if (problem) throw validationFailed(problem);
     await this.users.setPasswordHash(user.id, await this.passwords.hash(next));
-    await this.security.credentialsChanged(user.id, me.sessionId, 'password_changed');
+    const forgotten = await this.security.credentialsChanged(user.id, me.sessionId, 'password_changed');
     await this.audit.record('password_changed', client, user.id);
+    await this.security.recordForgotten(client, user.id, 'password_changed', forgotten);
   }
 }

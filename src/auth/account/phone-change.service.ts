@@ -49,11 +49,12 @@ export class PhoneChangeService {
 
   async verify(me: FullPrincipal, pin: string, client: ClientContext): Promise<MeResponse> {
     const ref = await this.attempts.openOf(me.userId, me.sessionId, 'phone_change');
+    let forgotten = 0;
     const user = await this.attempts.verify(ref, pin, client, async (attempt, manager) => {
       if (await this.users.phoneVerifiedElsewhere(attempt.phone, me.userId, manager)) throw phoneTaken();
       try {
         const changed = await this.users.changePhone(me.userId, attempt.phone, manager);
-        await this.security.credentialsChanged(me.userId, me.sessionId, 'phone_changed', manager);
+        forgotten = await this.security.credentialsChanged(me.userId, me.sessionId, 'phone_changed', manager);
         return changed;
       } catch (error) {
         if (error instanceof UniqueViolation) throw phoneTaken();
@@ -61,6 +62,7 @@ export class PhoneChangeService {
       }
     });
     await this.audit.record('phone_change_completed', client, me.userId);
+    await this.security.recordForgotten(client, me.userId, 'phone_changed', forgotten);
     return toMe(user);
   }
 }

@@ -26,4 +26,6 @@ export interface SessionResponse {
   tokenType: 'Bearer';
   expiresIn: number;
   authLevel: 'full';
+  /** Only after `POST /auth/2fa/verify {rememberDevice: true}`: send it with later logins to skip the PIN. */
+  deviceToken?: string;
 }

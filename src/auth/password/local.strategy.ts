@@ -5,6 +5,7 @@ import { Strategy } from 'passport-local';
 import { clientContextOf } from '../../common/index.js';
 import type { User } from '../../users/user.entity.js';
 import { invalidCredentials } from '../auth-errors.js';
+import type { LoginDto } from '../dto/login.dto.js';
 import { PasswordLoginService } from './password-login.service.js';
 
 /** Checks email + password; same error (and about the same time) for an unknown email and a wrong password. */
@@ -15,7 +16,8 @@ export class LocalStrategy extends PassportStrategy(Strategy) {
   }
 
   async validate(request: FastifyRequest, email: string, password: string): Promise<User> {
-    const user = await this.passwordLogin.check(email, password, clientContextOf(request));
+    const { deviceToken } = request.body as LoginDto;
+    const user = await this.passwordLogin.check(email, password, clientContextOf(request), deviceToken);
     if (!user) throw invalidCredentials();
     return user;
   }

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/commo
 import { Client, type ClientContext, CurrentUser, type PartialPrincipal } from '../../common/index.js';
 import type { ChallengeResponse, SessionResponse } from '../dto/auth-responses.js';
 import { PartialAuth } from '../guards/partial-auth.decorator.js';
-import { VerifyPinDto } from './dto/verify-pin.dto.js';
+import { VerifyLoginPinDto } from './dto/verify-pin.dto.js';
 import { SecondFactorService } from './second-factor.service.js';
 
 /** The routes a partial token opens (and the only ones): verify the PIN, check on it, ask for another. */
@@ -15,10 +15,10 @@ export class SecondFactorController {
   @HttpCode(HttpStatus.OK)
   verify(
     @CurrentUser() principal: PartialPrincipal,
-    @Body() dto: VerifyPinDto,
+    @Body() dto: VerifyLoginPinDto,
     @Client() client: ClientContext,
   ): Promise<SessionResponse> {
-    return this.secondFactor.verify(principal, dto.pin, client);
+    return this.secondFactor.verify(principal, dto.pin, client, dto.rememberDevice);
   }
 
   /** Whether the PIN SMS was delivered, how long the PIN lives, when a resend is allowed, attempts left. */

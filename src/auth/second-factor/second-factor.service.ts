@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { AuditService } from '../../audit/audit.service.js';
 import type { ClientContext, PartialPrincipal } from '../../common/index.js';
 import { UniqueViolation, UsersService } from '../../users/users.service.js';
 import { challengeClosed, phoneTaken } from '../auth-errors.js';
 import { AuthResponses } from '../auth-responses.js';
+import { TrustedDevicesService } from '../devices/trusted-devices.service.js';
 import type { ChallengeResponse, SessionResponse } from '../dto/auth-responses.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { FULL_AMR } from '../sessions/tokens.service.js';
@@ -16,15 +18,24 @@ export class SecondFactorService {
     private readonly attempts: LoginAttemptsService,
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
+    private readonly devices: TrustedDevicesService,
     private readonly responses: AuthResponses,
+    private readonly audit: AuditService,
   ) {}
 
   /**
    * A right PIN marks the phone verified (the first account to verify a number keeps it) and creates the
-   * session, in the transaction that closes the attempt.
+   * session, in the transaction that closes the attempt; with `rememberDevice` (and TRUSTED_DEVICE_DAYS > 0)
+   * the device is remembered there too and the response carries its token.
    */
-  async verify(principal: PartialPrincipal, pin: string, client: ClientContext): Promise<SessionResponse> {
+  async verify(
+    principal: PartialPrincipal,
+    pin: string,
+    client: ClientContext,
+    rememberDevice = false,
+  ): Promise<SessionResponse> {
     const { userId } = principal;
+    let device: { id: string; token: string } | undefined;
     const session = await this.attempts.verify(
       loginAttempt(principal),
       pin,
@@ -39,14 +50,18 @@ export class SecondFactorService {
           if (error instanceof UniqueViolation) throw phoneTaken();
           throw error;
         }
+        if (rememberDevice && this.devices.enabled) {
+          device = await this.devices.remember(userId, now, client, manager);
+        }
         return this.sessions.create(
           userId,
-          { authenticatedAt: now, secondFactorAt: now, amr: FULL_AMR, client },
+          { authenticatedAt: now, secondFactorAt: now, amr: FULL_AMR, client, deviceId: device?.id },
           manager,
         );
       },
     );
-    return this.responses.session(session);
+    if (device) await this.audit.record('device_remembered', client, userId, { device: device.id });
+    return this.responses.session(session, device?.token);
   }
 
   /** Whether the PIN SMS was delivered, how long the PIN lives, when a resend is allowed, attempts left. */

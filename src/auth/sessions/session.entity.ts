@@ -1,5 +1,6 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { User } from '../../users/user.entity.js';
+import { TrustedDevice } from '../devices/trusted-device.entity.js';
 
 export type SessionEndReason =
   'logout' | 'refresh_reuse' | 'revoked' | 'password_changed' | 'phone_changed' | 'others_ended';
@@ -32,6 +33,15 @@ export class Session {
   /** RFC 8176 methods of the session, in token order (`pwd,sms,mfa`; `pwd,device`). */
   @Column({ type: 'simple-array' })
   amr: string[];
+
+  /** The remembered device it was opened on (its PIN time follows the device's). */
+  @Index('IDX_sessions_device_id')
+  @Column({ name: 'device_id', type: 'uuid', nullable: true })
+  deviceId: string | null;
+
+  @ManyToOne(() => TrustedDevice, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'device_id' })
+  device?: TrustedDevice;
 
   /** Where it was started from (for the user's list of sessions). */
   @Column({ type: 'varchar', length: 45, nullable: true })

@@ -21,6 +21,8 @@ export interface SessionStart {
   secondFactorAt: Date;
   amr: string[];
   client: ClientContext;
+  /** The remembered device the session was opened on, if any. */
+  deviceId?: string;
 }
 
 /** One of the user's live sessions, as `GET /users/me/sessions` lists it. */
@@ -44,15 +46,17 @@ export class SessionsService {
     private readonly config: JwtConfig,
   ) {}
 
-  /** Called inside the transaction that closes a verified login attempt (or accepts a remembered device). */
-  async create(userId: string, start: SessionStart, manager: EntityManager): Promise<IssuedSession> {
+  /** Inside the transaction that closes a verified login attempt; in its own for a remembered device. */
+  async create(userId: string, start: SessionStart, manager?: EntityManager): Promise<IssuedSession> {
+    if (!manager) return this.dataSource.transaction((m) => this.create(userId, start, m));
     const sessionId = randomUUID();
-    const { client, ...claims } = start;
+    const { client, deviceId, ...claims } = start;
     const startedAt = claims.authenticatedAt;
     await manager.insert(Session, {
       id: sessionId,
       userId,
       ...claims,
+      deviceId: deviceId ?? null,
       ip: client.ip.slice(0, 45),
       userAgent: client.userAgent?.slice(0, 256) ?? null,
       lastUsedAt: null,
@@ -76,7 +80,7 @@ export class SessionsService {
     userId: string,
     now: Date,
     manager: EntityManager,
-  ): Promise<IssuedSession | undefined> {
+  ): Promise<(IssuedSession & { deviceId: string | null }) | undefined> {
     const session = await manager.findOne(Session, {
       where: { id: sessionId, userId, revokedAt: IsNull() },
       lock: { mode: 'pessimistic_write' },
@@ -96,6 +100,7 @@ export class SessionsService {
       amr,
       startedAt: session.createdAt,
       refreshToken: token,
+      deviceId: session.deviceId,
     };
   }
 

@@ -4,6 +4,7 @@ import { ApiException, type ClientContext, type FullPrincipal } from '../../comm
 import { UsersService } from '../../users/users.service.js';
 import { unauthenticated } from '../auth-errors.js';
 import { AuthResponses } from '../auth-responses.js';
+import { TrustedDevicesService } from '../devices/trusted-devices.service.js';
 import type { ChallengeResponse, SessionResponse } from '../dto/auth-responses.js';
 import { LoginAttemptsService } from '../second-factor/login-attempts.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
@@ -19,6 +20,7 @@ export class StepUpService {
     private readonly attempts: LoginAttemptsService,
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
+    private readonly devices: TrustedDevicesService,
     private readonly responses: AuthResponses,
     private readonly audit: AuditService,
   ) {}
@@ -53,6 +55,7 @@ export class StepUpService {
       const session = await this.attempts.verify(ref, pin, client, async (_attempt, manager, now) => {
         const stepped = await this.sessions.stepUp(me.sessionId, me.userId, now, manager);
         if (!stepped) throw unauthenticated(true);
+        if (stepped.deviceId) await this.devices.secondFactorProven(stepped.deviceId, now, manager);
         return stepped;
       });
       await this.audit.record('step_up_verified', client, me.userId);

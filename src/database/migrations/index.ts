@@ -8,6 +8,7 @@ import { FraudGuard1796179429199 } from './1796179429199-FraudGuard.js';
 import { SessionFacts1796180031924 } from './1796180031924-SessionFacts.js';
 import { AttemptPurpose1796180488710 } from './1796180488710-AttemptPurpose.js';
 import { SessionOrigins1796181146527 } from './1796181146527-SessionOrigins.js';
+import { TrustedDevices1796183557556 } from './1796183557556-TrustedDevices.js';
 
 /**
  * Every migration, in order. A new one: `npm run migration:generate -- src/database/migrations/<Name>`,
@@ -24,4 +25,5 @@ export const MIGRATIONS = [
   SessionFacts1796180031924,
   AttemptPurpose1796180488710,
   SessionOrigins1796181146527,
+  TrustedDevices1796183557556,
 ];

@@ -206,4 +206,35 @@ describe("a right password answers like a wrong one when the caller filled its o
       code: wrong.body.code,
     });
   });
+
+  it('with a device token, only a live device of that same account skips the check: no oracle from the attacker’s own device', async () => {
+    await awayFromWindowEnd(HOUR);
+    const victim = await registerAndVerify(t);
+    const attacker = await registerAndVerify(t);
+    await t.db.query('DELETE FROM rate_limit_counters');
+    const partial = await login(t, attacker.identity);
+    const remembered = await t.post(
+      '/auth/2fa/verify',
+      { pin: t.xoxzo.lastPinFor(attacker.identity.phone), rememberDevice: true },
+      partial.body.accessToken,
+    );
+    const deviceToken = remembered.body.deviceToken as string;
+    expect(deviceToken).toEqual(expect.any(String));
+    await t.db.query('DELETE FROM rate_limit_counters');
+    expect((await login(t, attacker.identity)).status).toBe(200);
+    expect((await login(t, attacker.identity)).status).toBe(200); // sms:ip:127.0.0.1 is now full
+    const withToken = (password: string) =>
+      t.post('/auth/login', { email: victim.identity.email, password, deviceToken });
+    const wrong = await withToken(WRONG_PASSWORD);
+    const right = await withToken(victim.identity.password);
+    expect({ status: right.status, code: right.body.code }).toEqual({
+      status: wrong.status,
+      code: wrong.body.code,
+    });
+    // The attacker's own device still logs in: it sends no SMS, so the spent budget does not matter.
+    const { email, password } = attacker.identity;
+    const own = await t.post('/auth/login', { email, password, deviceToken });
+    expect(own.status).toBe(200);
+    expect(own.body.authLevel).toBe('full');
+  });
 });

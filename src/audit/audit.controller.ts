@@ -5,7 +5,7 @@ import { AuditService } from './audit.service.js';
 export interface AuthEventView {
   type: string;
   at: string;
-  ip: string;
+  ip: string | null;
   userAgent: string | null;
   details: Record<string, string | number> | null;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { type EntityManager, Repository } from 'typeorm';
 import type { ClientContext } from '../common/index.js';
 import { AuthEvent, AuthEventType } from './auth-event.entity.js';
 
@@ -12,9 +12,10 @@ export class AuditService {
 
   constructor(@InjectRepository(AuthEvent) private readonly events: Repository<AuthEvent>) {}
 
+  /** `client` null: recorded without IP and user agent (the event of a deleted account). */
   async record(
     type: AuthEventType,
-    client: ClientContext,
+    client: ClientContext | null,
     userId: string | null,
     details: AuthEvent['details'] = null,
   ): Promise<void> {
@@ -23,13 +24,21 @@ export class AuditService {
         id: randomUUID(),
         type,
         userId,
-        ip: client.ip.slice(0, 45),
-        userAgent: client.userAgent?.slice(0, 256) ?? null,
+        ip: client?.ip.slice(0, 45) ?? null,
+        userAgent: client?.userAgent?.slice(0, 256) ?? null,
         details,
       });
     } catch (error) {
       this.logger.error(`Could not record ${type} event: ${String(error)}`);
     }
+  }
+
+  /**
+   * A deleted account's events stay (for AUDIT_RETENTION_DAYS) under its user id, without personal data:
+   * IP and user agent dropped.
+   */
+  async anonymise(userId: string, manager: EntityManager): Promise<void> {
+    await manager.update(AuthEvent, { userId }, { ip: null, userAgent: null });
   }
 
   /** The newest events of one user, newest first. */

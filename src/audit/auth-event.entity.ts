@@ -27,6 +27,8 @@ export const AUTH_EVENT_TYPES = [
   'phone_change_completed',
   'session_revoked',
   'sessions_revoked',
+  /** The account was deleted (recorded without IP or user agent, like all its kept events). */
+  'account_deleted',
   /** "Remember this device" at a login PIN. */
   'device_remembered',
   /** A login whose remembered device stood in for the PIN. */
@@ -53,8 +55,9 @@ export class AuthEvent {
   @Column({ type: 'varchar', length: 32 })
   type: AuthEventType;
 
-  @Column({ type: 'varchar', length: 45 })
-  ip: string;
+  /** Null once the account is deleted (its events are kept without personal data). */
+  @Column({ type: 'varchar', length: 45, nullable: true })
+  ip: string | null;
 
   @Column({ name: 'user_agent', type: 'varchar', length: 256, nullable: true })
   userAgent: string | null;

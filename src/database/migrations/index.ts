@@ -9,6 +9,7 @@ import { SessionFacts1796180031924 } from './1796180031924-SessionFacts.js';
 import { AttemptPurpose1796180488710 } from './1796180488710-AttemptPurpose.js';
 import { SessionOrigins1796181146527 } from './1796181146527-SessionOrigins.js';
 import { TrustedDevices1796183557556 } from './1796183557556-TrustedDevices.js';
+import { AuditEventsWithoutIp1796184817150 } from './1796184817150-AuditEventsWithoutIp.js';
 
 /**
  * Every migration, in order. A new one: `npm run migration:generate -- src/database/migrations/<Name>`,
@@ -26,4 +27,5 @@ export const MIGRATIONS = [
   AttemptPurpose1796180488710,
   SessionOrigins1796181146527,
   TrustedDevices1796183557556,
+  AuditEventsWithoutIp1796184817150,
 ];

@@ -17,6 +17,7 @@ const INVENTORY = [
   'GET /auth/session → full',
   'GET /health → public',
   'GET /users/me → full',
+  'DELETE /users/me → full, second factor ≤ 300 s old',
   'GET /users/me/events → full',
   'GET /users/me/sessions → full',
   'DELETE /users/me/sessions → full',

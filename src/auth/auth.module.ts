@@ -6,6 +6,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { PhoneModule } from '../phone/phone.module.js';
 import { SmsModule } from '../sms/sms.module.js';
 import { UsersModule } from '../users/users.module.js';
+import { AccountDeletionService } from './account/account-deletion.service.js';
 import { AccountSecurity } from './account/account-security.service.js';
 import { AccountController } from './account/account.controller.js';
 import { PasswordChangeService } from './account/password-change.service.js';
@@ -75,6 +76,7 @@ export const AUTH_ENTITIES = [
     DevicesController,
   ],
   providers: [
+    AccountDeletionService,
     AccountSecurity,
     PasswordChangeService,
     PhoneChangeService,

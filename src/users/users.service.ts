@@ -76,6 +76,16 @@ export class UsersService {
   }
 
   /** Undoes a registration whose first PIN could not be sent (only while nothing was verified). */
+  /**
+   * Deletes the account (its email and number are free again); its sessions, refresh tokens, devices and
+   * login attempts go with it (foreign keys `ON DELETE CASCADE`). The row is locked first.
+   */
+  async delete(id: string, manager: EntityManager): Promise<User | null> {
+    const user = await manager.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
+    if (user) await manager.delete(User, { id });
+    return user;
+  }
+
   async deleteUnverified(id: string): Promise<void> {
     await this.users.delete({ id, phoneVerifiedAt: IsNull() });
   }

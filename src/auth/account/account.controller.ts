@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import {
   Client,
   type ClientContext,
@@ -9,6 +9,7 @@ import {
 import type { MeResponse } from '../../users/users.controller.js';
 import type { ChallengeResponse } from '../dto/auth-responses.js';
 import { VerifyPinDto } from '../second-factor/dto/verify-pin.dto.js';
+import { AccountDeletionService } from './account-deletion.service.js';
 import { ChangePasswordDto } from './change-password.dto.js';
 import { ChangePhoneDto } from './change-phone.dto.js';
 import { PasswordChangeService } from './password-change.service.js';
@@ -20,7 +21,16 @@ export class AccountController {
   constructor(
     private readonly passwordChange: PasswordChangeService,
     private readonly phoneChange: PhoneChangeService,
+    private readonly deletion: AccountDeletionService,
   ) {}
+
+  /** Deletes the account (a recent second factor required): every token of it stops working at once. */
+  @RequireRecentSecondFactor()
+  @Delete()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async deleteAccount(@CurrentUser() me: FullPrincipal): Promise<void> {
+    await this.deletion.delete(me);
+  }
 
   @Post('password')
   @HttpCode(HttpStatus.NO_CONTENT)

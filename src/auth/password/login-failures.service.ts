@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { type ClientContext, tooManyRequests } from '../../common/index.js';
 import { MINUTE } from '../../rate-limit/rate-limiter.service.js';
 import { RateLimitRefusals } from '../../rate-limit/rate-limit-refusals.js';
@@ -65,8 +65,13 @@ export class LoginFailuresService {
   }
 
   /** A correct password: the consecutive-failure count starts again. */
-  async succeeded(email: string): Promise<void> {
-    await this.dataSource.query(`DELETE FROM login_failures WHERE email_hash = $1`, [hashName(email)]);
+  succeeded(email: string): Promise<void> {
+    return this.forget(email);
+  }
+
+  /** Drops the login name's count (a correct password, or the account's deletion). */
+  async forget(email: string, manager: EntityManager = this.dataSource.manager): Promise<void> {
+    await manager.query(`DELETE FROM login_failures WHERE email_hash = $1`, [hashName(email)]);
   }
 }
 

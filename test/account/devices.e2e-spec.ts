@@ -67,6 +67,8 @@ describe('remembered devices (rememberDevice, deviceToken, /users/me/devices)', 
       devices: [{ id: expect.any(String), createdAt: expect.any(String), lastUsedAt: null, userAgent: UA }],
     });
     expect(await eventsOf(t, userId, 'device_remembered')).toBe(1);
+    const events = (await t.get('/users/me/events', session.accessToken)).body.events as { type: string }[];
+    expect(events.map((e) => e.type)).toContain('device_remembered');
   });
 
   it('gives no deviceToken without rememberDevice', async () => {

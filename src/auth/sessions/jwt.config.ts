@@ -42,7 +42,7 @@ export function loadJwtConfig(env: Env, generateSecret: () => string = () => ran
      * (a client racing itself); later, or always with 0, it is reuse and revokes the session.
      */
     refreshReuseGraceSeconds,
-    /** A session ends this long after its second factor, however often it is refreshed. */
+    /** A session ends this long after it started (its login), however often it is refreshed or stepped up. */
     sessionMaxSeconds: env.read('SESSION_MAX_SECONDS', int(7776000, 300, 31536000)),
   };
 }
